@@ -1,0 +1,1 @@
+"""Analysis runs and their stored results (built on surveys)."""

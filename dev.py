@@ -1,0 +1,144 @@
+#!/usr/bin/env python3
+"""Set up and run Opportunity Engine with nothing but python3.
+
+    python3 dev.py demo   # create .venv, install, migrate, load the demo study, serve on :8000
+    python3 dev.py test   # install the test tools (and Chromium), lint, run the whole suite
+
+Standard library only: this runs before anything is installed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import venv
+from pathlib import Path
+from urllib.parse import urlparse
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+PY = VENV / "bin" / "python"
+CHROMIUM = Path("/usr/bin/chromium")
+POSTGRES_TEST_URL = os.environ.get(
+    "TEST_POSTGRES_URL", "postgres://root@127.0.0.1:5432/opportunity_engine"
+)
+
+
+def say(message: str) -> None:
+    print(f"==> {message}", flush=True)
+
+
+def run(*args: str | Path, env: dict[str, str] | None = None, check: bool = True) -> int:
+    result = subprocess.run([str(a) for a in args], cwd=ROOT, env=env)
+    if check and result.returncode != 0:
+        sys.exit(result.returncode)
+    return result.returncode
+
+
+def ensure_venv(extra: str) -> None:
+    """Create .venv and install the project; skipped when pyproject.toml is unchanged."""
+    if not PY.exists():
+        say("Creating the virtual environment in .venv")
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()[:16]
+    stamp = VENV / f".installed-{extra or 'base'}-{digest}"
+    if stamp.exists():
+        return
+    say("Installing Opportunity Engine and its dependencies (first run takes a few minutes)")
+    run(PY, "-m", "pip", "install", "--quiet", "--upgrade", "pip")
+    target = f".[{extra}]" if extra else "."
+    run(PY, "-m", "pip", "install", "--quiet", "-e", target)
+    stamp.touch()
+
+
+def base_env(**overrides: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    env.update(overrides)
+    return env
+
+
+def demo() -> None:
+    ensure_venv("")
+    env = base_env(DEBUG=os.environ.get("DEBUG", "1"))
+    say("Migrating the database (SQLite file db.sqlite3 unless DATABASE_URL is set)")
+    run(PY, "manage.py", "migrate", "--noinput", "-v", "0", env=env)
+    say("Loading the demo study (safe to repeat: nothing is duplicated)")
+    run(PY, "manage.py", "seed_demo", env=env)
+    print(
+        "\n"
+        "  Opportunity Engine is starting at http://127.0.0.1:8000\n"
+        "\n"
+        "  Sign in as   demo / demo-password        (owner)\n"
+        "          or   researcher / demo-password  (researcher: writes the catalogue)\n"
+        "          or   strategist / demo-password  (viewer: reads, cannot change anything)\n"
+        "\n"
+        "  Pages:  http://127.0.0.1:8000/jobs/        the jobs and their job maps\n"
+        "          http://127.0.0.1:8000/api/docs/    the REST API (Swagger UI)\n"
+        "          http://127.0.0.1:8000/admin/       Django admin (sign in as demo)\n"
+        "\n"
+        "  Stop with Ctrl+C.\n",
+        flush=True,
+    )
+    run(PY, "manage.py", "runserver", "127.0.0.1:8000", env=env)
+
+
+def ensure_chromium() -> bool:
+    if CHROMIUM.exists():
+        return True
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        say("Chromium is missing and cannot be installed without root: browser tests will fail")
+        return False
+    say("Installing Debian's chromium for the browser tests")
+    run("apt-get", "update", "-qq", check=False)
+    env = base_env(DEBIAN_FRONTEND="noninteractive")
+    run("apt-get", "install", "-y", "-qq", "--no-install-recommends", "chromium", env=env)
+    return CHROMIUM.exists()
+
+
+def postgres_reachable(url: str) -> bool:
+    parsed = urlparse(url)
+    try:
+        with socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or 5432), 2):
+            return True
+    except OSError:
+        return False
+
+
+def test() -> None:
+    ensure_venv("dev")
+    ensure_chromium()
+    say("ruff")
+    run(PY, "-m", "ruff", "check", ".")
+    run(PY, "-m", "ruff", "format", "--check", ".")
+    say("Django system checks and migrations are in step with the models")
+    env = base_env(SECRET_KEY="test-only-secret-key", DEBUG="0")
+    env.pop("DATABASE_URL", None)
+    env.pop("REDIS_URL", None)
+    run(PY, "manage.py", "check", env=env)
+    run(PY, "manage.py", "makemigrations", "--check", "--dry-run", env=env)
+    pytest_args = sys.argv[2:]
+    say("Test suite on SQLite, tasks in-process (unit, API, pages, commands, browser)")
+    run(PY, "-m", "pytest", *pytest_args, env=env)
+    if postgres_reachable(POSTGRES_TEST_URL):
+        say(f"Test suite again on PostgreSQL ({POSTGRES_TEST_URL}), browser tests excluded")
+        pg_env = dict(env, DATABASE_URL=POSTGRES_TEST_URL)
+        run(PY, "-m", "pytest", "-m", "not e2e", *pytest_args, env=pg_env)
+    elif os.environ.get("CI"):
+        say(f"PostgreSQL is not reachable at {POSTGRES_TEST_URL}; CI requires it")
+        sys.exit(1)
+    else:
+        say(f"PostgreSQL is not reachable at {POSTGRES_TEST_URL}: skipped the PostgreSQL pass")
+
+
+COMMANDS = {"demo": demo, "test": test}
+
+if __name__ == "__main__":
+    if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:
+        print(__doc__)
+        sys.exit(2)
+    COMMANDS[sys.argv[1]]()

@@ -1,0 +1,302 @@
+"""REST API for the catalogue: thin viewsets over workspace-scoped querysets."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from jtbd import catalogue, services
+from jtbd.models import DesiredOutcome, Job, JobStep
+from jtbd.permissions import CanWriteWorkspace
+from jtbd.serializers import (
+    DesiredOutcomeSerializer,
+    ImportErrorSerializer,
+    ImportResultSerializer,
+    JobSerializer,
+    JobStepSerializer,
+    MoveSerializer,
+    ReorderSerializer,
+    StatementCheckInputSerializer,
+    StatementCheckSerializer,
+    WorkspaceSerializer,
+)
+from jtbd.statements import check_statement
+from workspaces.models import Workspace
+
+
+def _as_drf_error(exc: DjangoValidationError) -> ValidationError:
+    return ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
+
+
+def _require_write(request, workspace: Workspace) -> None:
+    if not workspace.can_write(request.user):
+        raise PermissionDenied(CanWriteWorkspace.message)
+
+
+def _import_problem_response(exc: catalogue.CatalogueImportError) -> Response:
+    return Response(
+        {"detail": str(exc), "problems": [p.to_dict() for p in exc.problems]},
+        status=status.HTTP_400_BAD_REQUEST,
+    )
+
+
+class WorkspaceViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = WorkspaceSerializer
+
+    def get_queryset(self):
+        return Workspace.objects.for_user(self.request.user)
+
+
+class JobViewSet(viewsets.ModelViewSet):
+    serializer_class = JobSerializer
+    permission_classes = [IsAuthenticated, CanWriteWorkspace]
+
+    def get_queryset(self):
+        qs = Job.objects.for_user(self.request.user).select_related("workspace")
+        workspace = self.request.query_params.get("workspace")
+        if workspace and workspace.isdigit():
+            qs = qs.filter(workspace_id=workspace)
+        return qs
+
+    def perform_create(self, serializer: JobSerializer) -> None:
+        data = serializer.validated_data
+        _require_write(self.request, data["workspace"])
+        try:
+            serializer.instance = services.create_job(**data)
+        except DjangoValidationError as exc:
+            raise _as_drf_error(exc) from None
+
+    def perform_destroy(self, instance: Job) -> None:
+        instance.delete()
+
+    @extend_schema(
+        responses={(200, "application/json"): OpenApiTypes.OBJECT},
+        description="The job's whole catalogue as JSON (full fidelity; re-import with /api/jobs/import/).",
+    )
+    @action(detail=True, methods=["get"], url_path="export/json")
+    def export_json(self, request, pk=None) -> Response:
+        job = self.get_object()
+        response = Response(catalogue.export_json(job))
+        response["Content-Disposition"] = f'attachment; filename="catalogue-job-{job.pk}.json"'
+        return response
+
+    @extend_schema(
+        responses={(200, "text/csv"): OpenApiTypes.STR},
+        description="One row per outcome: stage, step_title, code, statement, status, step_description.",
+    )
+    @action(detail=True, methods=["get"], url_path="export/csv")
+    def export_csv(self, request, pk=None) -> HttpResponse:
+        job = self.get_object()
+        response = HttpResponse(catalogue.export_csv_text(job), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="catalogue-job-{job.pk}.csv"'
+        return response
+
+    @extend_schema(
+        parameters=[OpenApiParameter("workspace", int, required=True, description="Target workspace id")],
+        request={"application/json": OpenApiTypes.OBJECT},
+        responses={201: ImportResultSerializer, 400: ImportErrorSerializer},
+        description="Create a new job from an exported JSON catalogue. Any problem: 400 listing "
+        "every problem, nothing stored.",
+    )
+    @action(detail=False, methods=["post"], url_path="import", parser_classes=[JSONParser])
+    def import_json(self, request) -> Response:
+        workspace_id = request.query_params.get("workspace", "")
+        workspace = (
+            Workspace.objects.for_user(request.user).filter(pk=workspace_id).first()
+            if workspace_id.isdigit()
+            else None
+        )
+        if workspace is None:
+            raise ValidationError({"workspace": "Give ?workspace=<id> of a workspace you belong to."})
+        _require_write(request, workspace)
+        try:
+            result = catalogue.import_json(workspace, request.data)
+        except catalogue.CatalogueImportError as exc:
+            return _import_problem_response(exc)
+        return Response(
+            {"job": result.job.pk, "steps": result.steps, "outcomes": result.outcomes, "notes": result.notes},
+            status=status.HTTP_201_CREATED,
+        )
+
+    @extend_schema(
+        request={
+            "multipart/form-data": inline_serializer(
+                "CatalogueCsvUpload", {"file": serializers.FileField()}
+            )
+        },
+        responses={201: ImportResultSerializer, 400: ImportErrorSerializer},
+        description="Add outcomes to this job from a catalogue CSV. Any problem: 400 listing every "
+        "problem with its row and column, nothing stored.",
+    )
+    @action(
+        detail=True, methods=["post"], url_path="import-csv",
+        parser_classes=[MultiPartParser, FormParser],
+    )
+    def import_csv(self, request, pk=None) -> Response:
+        job = self.get_object()
+        upload = request.FILES.get("file")
+        if upload is None:
+            raise ValidationError({"file": "Attach the CSV file as 'file'."})
+        try:
+            result = catalogue.import_csv(job, upload.read())
+        except catalogue.CatalogueImportError as exc:
+            return _import_problem_response(exc)
+        return Response(
+            {"job": job.pk, "steps": result.steps, "outcomes": result.outcomes, "notes": result.notes},
+            status=status.HTTP_201_CREATED,
+        )
+
+    @extend_schema(request=ReorderSerializer, responses={204: None})
+    @action(detail=True, methods=["post"], url_path="reorder-steps")
+    def reorder_steps(self, request, pk=None) -> Response:
+        job = self.get_object()
+        data = ReorderSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            services.reorder_steps(job=job, step_ids=data.validated_data["step_ids"])
+        except DjangoValidationError as exc:
+            raise _as_drf_error(exc) from None
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class JobStepViewSet(viewsets.ModelViewSet):
+    serializer_class = JobStepSerializer
+    permission_classes = [IsAuthenticated, CanWriteWorkspace]
+
+    def get_queryset(self):
+        qs = JobStep.objects.filter(job__in=Job.objects.for_user(self.request.user)).select_related(
+            "job__workspace"
+        )
+        job = self.request.query_params.get("job")
+        if job and job.isdigit():
+            qs = qs.filter(job_id=job)
+        return qs.order_by("job_id", "order", "id")
+
+    def perform_create(self, serializer: JobStepSerializer) -> None:
+        data = serializer.validated_data
+        _require_write(self.request, data["job"].workspace)
+        try:
+            serializer.instance = services.add_step(
+                job=data["job"], stage=data["stage"], title=data["title"],
+                description=data.get("description", ""),
+            )
+        except DjangoValidationError as exc:
+            raise _as_drf_error(exc) from None
+
+    def perform_destroy(self, instance: JobStep) -> None:
+        try:
+            services.delete_step(step=instance)
+        except DjangoValidationError as exc:
+            raise _as_drf_error(exc) from None
+
+    @extend_schema(request=MoveSerializer, responses={204: None})
+    @action(detail=True, methods=["post"])
+    def move(self, request, pk=None) -> Response:
+        step = self.get_object()
+        data = MoveSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.move_step(step=step, offset=data.validated_data["offset"])
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class DesiredOutcomeViewSet(viewsets.ModelViewSet):
+    serializer_class = DesiredOutcomeSerializer
+    permission_classes = [IsAuthenticated, CanWriteWorkspace]
+
+    def get_queryset(self):
+        qs = DesiredOutcome.objects.filter(
+            job__in=Job.objects.for_user(self.request.user)
+        ).select_related("job__workspace", "step")
+        for param in ("job", "step"):
+            value = self.request.query_params.get(param)
+            if value and value.isdigit():
+                qs = qs.filter(**{f"{param}_id": value})
+        status_ = self.request.query_params.get("status")
+        if status_:
+            qs = qs.filter(status=status_)
+        return qs.order_by("job_id", "step__order", "order", "id")
+
+    def get_serializer_context(self) -> dict:
+        context = super().get_serializer_context()
+        if self.action == "list":
+            # One query for every job's statements, so near-duplicate checks cost no N+1.
+            siblings: dict[int, list[tuple[str, str]]] = defaultdict(list)
+            job_ids = self.filter_queryset(self.get_queryset()).values_list("job_id", flat=True)
+            for job_id, code, statement in DesiredOutcome.objects.filter(
+                job_id__in=set(job_ids)
+            ).values_list("job_id", "code", "statement"):
+                siblings[job_id].append((code, statement))
+            context["siblings"] = siblings
+        return context
+
+    def perform_create(self, serializer: DesiredOutcomeSerializer) -> None:
+        data = serializer.validated_data
+        _require_write(self.request, data["step"].job.workspace)
+        try:
+            serializer.instance = services.add_outcome(
+                step=data["step"], statement=data["statement"], code=data.get("code", ""),
+                status=data.get("status", "draft"),
+            )
+        except DjangoValidationError as exc:
+            raise _as_drf_error(exc) from None
+
+    def perform_update(self, serializer: DesiredOutcomeSerializer) -> None:
+        data = serializer.validated_data
+        code = data.get("code")
+        try:
+            serializer.instance = services.update_outcome(
+                outcome=serializer.instance, statement=data.get("statement"),
+                code=code if code else None, step=data.get("step"), status=data.get("status"),
+            )
+        except DjangoValidationError as exc:
+            raise _as_drf_error(exc) from None
+
+    @extend_schema(request=MoveSerializer, responses={204: None})
+    @action(detail=True, methods=["post"])
+    def move(self, request, pk=None) -> Response:
+        outcome = self.get_object()
+        data = MoveSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.move_outcome(outcome=outcome, offset=data.validated_data["offset"])
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(request=None, responses=DesiredOutcomeSerializer)
+    @action(detail=True, methods=["post"])
+    def approve(self, request, pk=None) -> Response:
+        outcome = self.get_object()
+        outcome.approve()
+        return Response(self.get_serializer(outcome).data)
+
+
+class StatementCheckView(APIView):
+    """Parse an outcome statement and return its parts and findings, as the researcher writes."""
+
+    @extend_schema(request=StatementCheckInputSerializer, responses=StatementCheckSerializer)
+    def post(self, request) -> Response:
+        data = StatementCheckInputSerializer(data=request.data, context={"request": request})
+        data.is_valid(raise_exception=True)
+        job = data.validated_data.get("job")
+        solution_words: list[str] = []
+        others: list[tuple[str, str]] = []
+        if job is not None:
+            solution_words = job.workspace.solution_word_list()
+            exclude = data.validated_data.get("exclude_code", "")
+            others = [
+                (c, s) for c, s in job.outcomes.values_list("code", "statement") if c != exclude
+            ]
+        result = check_statement(
+            data.validated_data["statement"], solution_words=solution_words, others=others
+        )
+        return Response(result.to_dict())
+

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class JtbdConfig(AppConfig):
+    name = "jtbd"
+    verbose_name = "Jobs-to-be-done catalogue"

@@ -1,0 +1,161 @@
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from jtbd.models import DesiredOutcome, Job, JobStep, OutcomeStatus
+from workspaces.models import Workspace
+
+
+class WorkspaceSerializer(serializers.ModelSerializer):
+    role = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Workspace
+        fields = ["id", "name", "slug", "role"]
+
+    def get_role(self, obj: Workspace) -> str | None:
+        return obj.role_of(self.context["request"].user)
+
+
+class ScopedPrimaryKeyField(serializers.PrimaryKeyRelatedField):
+    """A related-object field whose choices are limited to the requesting user's workspaces.
+
+    An id from another workspace reads as "does not exist", never as "forbidden".
+    """
+
+    def __init__(self, scope, **kwargs):
+        self.scope = scope
+        super().__init__(**kwargs)
+
+    def get_queryset(self):
+        return self.scope(self.context["request"].user)
+
+
+class JobSerializer(serializers.ModelSerializer):
+    workspace = ScopedPrimaryKeyField(lambda user: Workspace.objects.for_user(user))
+    parent = ScopedPrimaryKeyField(
+        lambda user: Job.objects.for_user(user), allow_null=True, required=False
+    )
+    step_count = serializers.IntegerField(read_only=True, source="steps.count")
+    outcome_count = serializers.IntegerField(read_only=True, source="outcomes.count")
+
+    class Meta:
+        model = Job
+        fields = [
+            "id", "workspace", "statement", "executor", "kind", "parent", "notes",
+            "step_count", "outcome_count", "created_at", "updated_at",
+        ]
+        read_only_fields = ["created_at", "updated_at"]
+
+    def validate(self, attrs: dict) -> dict:
+        workspace = attrs.get("workspace") or getattr(self.instance, "workspace", None)
+        if self.instance and "workspace" in attrs and attrs["workspace"] != self.instance.workspace:
+            raise serializers.ValidationError({"workspace": "A job cannot move to another workspace."})
+        parent = attrs.get("parent")
+        if parent is not None and parent.workspace_id != workspace.id:
+            raise serializers.ValidationError({"parent": "The parent job must be in the same workspace."})
+        if parent is not None and self.instance is not None:
+            ancestor = parent
+            while ancestor is not None:
+                if ancestor.pk == self.instance.pk:
+                    raise serializers.ValidationError({"parent": "A job cannot be its own ancestor."})
+                ancestor = ancestor.parent
+        return attrs
+
+
+class JobStepSerializer(serializers.ModelSerializer):
+    job = ScopedPrimaryKeyField(lambda user: Job.objects.for_user(user))
+    outcome_count = serializers.IntegerField(read_only=True, source="outcomes.count")
+
+    class Meta:
+        model = JobStep
+        fields = ["id", "job", "stage", "title", "description", "order", "outcome_count"]
+        read_only_fields = ["order"]
+
+    def validate_job(self, job: Job) -> Job:
+        if self.instance is not None and job.pk != self.instance.job_id:
+            raise serializers.ValidationError("A step cannot move to another job.")
+        return job
+
+
+class FindingSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    severity = serializers.ChoiceField(choices=["error", "warning"])
+    message = serializers.CharField()
+    detail = serializers.CharField()
+
+
+class StatementPartsSerializer(serializers.Serializer):
+    direction = serializers.CharField()
+    metric = serializers.CharField()
+    object_of_control = serializers.CharField()
+    clarifier = serializers.CharField()
+
+
+class StatementCheckSerializer(serializers.Serializer):
+    statement = serializers.CharField()
+    parts = StatementPartsSerializer()
+    findings = FindingSerializer(many=True)
+    blocking = serializers.BooleanField()
+    ok = serializers.BooleanField()
+
+
+class StatementCheckInputSerializer(serializers.Serializer):
+    statement = serializers.CharField(allow_blank=True, trim_whitespace=False, max_length=5000)
+    job = ScopedPrimaryKeyField(
+        lambda user: Job.objects.for_user(user), required=False, allow_null=True,
+        help_text="Compare with this job's outcomes (near-duplicates) and its workspace's solution words.",
+    )
+    exclude_code = serializers.CharField(
+        required=False, allow_blank=True, help_text="The outcome being edited, left out of duplicates."
+    )
+
+
+class DesiredOutcomeSerializer(serializers.ModelSerializer):
+    step = ScopedPrimaryKeyField(lambda user: JobStep.objects.filter(job__in=Job.objects.for_user(user)))
+    code = serializers.CharField(required=False, allow_blank=True, max_length=32)
+    status = serializers.ChoiceField(choices=OutcomeStatus.choices, required=False)
+    findings = serializers.SerializerMethodField()
+
+    class Meta:
+        model = DesiredOutcome
+        fields = [
+            "id", "job", "step", "code", "statement", "direction", "metric",
+            "object_of_control", "clarifier", "status", "order", "findings",
+        ]
+        read_only_fields = [
+            "job", "direction", "metric", "object_of_control", "clarifier", "order",
+        ]
+
+    def get_findings(self, obj: DesiredOutcome) -> list[dict]:
+        others = self.context.get("siblings", {}).get(obj.job_id)
+        if others is not None:
+            others = [(c, s) for c, s in others if c != obj.code]
+        return [f.to_dict() for f in obj.statement_check(others=others).findings]
+
+
+class ReorderSerializer(serializers.Serializer):
+    step_ids = serializers.ListField(child=serializers.IntegerField(), allow_empty=False)
+
+
+class MoveSerializer(serializers.Serializer):
+    offset = serializers.IntegerField(min_value=-1000, max_value=1000)
+
+
+class ImportProblemSerializer(serializers.Serializer):
+    where = serializers.CharField()
+    field = serializers.CharField()
+    message = serializers.CharField()
+    value = serializers.CharField()
+
+
+class ImportErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    problems = ImportProblemSerializer(many=True)
+
+
+class ImportResultSerializer(serializers.Serializer):
+    job = serializers.IntegerField()
+    steps = serializers.IntegerField()
+    outcomes = serializers.IntegerField()
+    notes = serializers.ListField(child=serializers.CharField())

@@ -1,0 +1,181 @@
+"""Write workflows of the catalogue that touch several rows at once."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from jtbd.models import (
+    UNIVERSAL_JOB_MAP,
+    DesiredOutcome,
+    Job,
+    JobStep,
+    OutcomeStatus,
+)
+from jtbd.statements import check_statement
+from workspaces.models import Workspace
+
+
+@transaction.atomic
+def create_job(
+    *,
+    workspace: Workspace,
+    statement: str,
+    executor: str,
+    kind: str,
+    parent: Job | None = None,
+    notes: str = "",
+    universal_steps: bool = True,
+) -> Job:
+    """Create a job; a new job starts with the eight universal job-map steps."""
+    job = Job(
+        workspace=workspace,
+        statement=statement.strip(),
+        executor=executor.strip(),
+        kind=kind,
+        parent=parent,
+        notes=notes,
+    )
+    job.full_clean()
+    job.save()
+    if universal_steps:
+        JobStep.objects.bulk_create(
+            JobStep(job=job, stage=stage, title=title, description=description, order=i)
+            for i, (stage, title, description) in enumerate(UNIVERSAL_JOB_MAP, start=1)
+        )
+    return job
+
+
+def _check_blocking(job: Job, statement: str) -> None:
+    result = check_statement(statement, solution_words=job.workspace.solution_word_list())
+    if result.blocking:
+        raise ValidationError(
+            {"statement": [f.message for f in result.findings if f.severity == "error"]}
+        )
+
+
+@transaction.atomic
+def add_outcome(
+    *,
+    step: JobStep,
+    statement: str,
+    code: str = "",
+    status: str = OutcomeStatus.DRAFT,
+) -> DesiredOutcome:
+    """Add an outcome at the end of its step, with the next free code unless one is given."""
+    job = Job.objects.select_for_update().get(pk=step.job_id)
+    _check_blocking(job, statement)
+    code = code.strip() or job.next_outcome_code()
+    if job.outcomes.filter(code=code).exists():
+        raise ValidationError({"code": f"Code {code} is already used in this job."})
+    last = step.outcomes.order_by("-order").values_list("order", flat=True).first()
+    outcome = DesiredOutcome(job=job, step=step, code=code, status=status, order=(last or 0) + 1)
+    outcome.set_statement(statement)
+    outcome.full_clean()
+    outcome.save()
+    return outcome
+
+
+@transaction.atomic
+def update_outcome(
+    *,
+    outcome: DesiredOutcome,
+    statement: str | None = None,
+    code: str | None = None,
+    step: JobStep | None = None,
+    status: str | None = None,
+) -> DesiredOutcome:
+    fields: list[str] = ["updated_at"]
+    if statement is not None and statement.strip() != outcome.statement:
+        _check_blocking(outcome.job, statement)
+        outcome.set_statement(statement)
+        fields += ["statement", "direction", "metric", "object_of_control", "clarifier"]
+    if code is not None and code != outcome.code:
+        if outcome.job.outcomes.exclude(pk=outcome.pk).filter(code=code).exists():
+            raise ValidationError({"code": f"Code {code} is already used in this job."})
+        outcome.code = code
+        fields.append("code")
+    if step is not None and step.pk != outcome.step_id:
+        if step.job_id != outcome.job_id:
+            raise ValidationError({"step": "The step belongs to another job."})
+        outcome.step = step
+        last = step.outcomes.order_by("-order").values_list("order", flat=True).first()
+        outcome.order = (last or 0) + 1
+        fields += ["step", "order"]
+    if status is not None and status != outcome.status:
+        outcome.status = status
+        fields.append("status")
+    outcome.full_clean()
+    outcome.save(update_fields=fields)
+    return outcome
+
+
+def _renumber(rows: list, field: str = "order") -> None:
+    for i, row in enumerate(rows, start=1):
+        if getattr(row, field) != i:
+            setattr(row, field, i)
+            row.save(update_fields=[field])
+
+
+@transaction.atomic
+def move_step(*, step: JobStep, offset: int) -> None:
+    """Move a step up (negative offset) or down the job map."""
+    steps = list(JobStep.objects.select_for_update().filter(job_id=step.job_id).order_by("order", "id"))
+    index = next(i for i, s in enumerate(steps) if s.pk == step.pk)
+    target = max(0, min(len(steps) - 1, index + offset))
+    steps.insert(target, steps.pop(index))
+    _renumber(steps)
+
+
+@transaction.atomic
+def reorder_steps(*, job: Job, step_ids: list[int]) -> None:
+    steps = {s.pk: s for s in JobStep.objects.select_for_update().filter(job=job)}
+    if sorted(step_ids) != sorted(steps):
+        raise ValidationError({"steps": "Give every step of the job exactly once."})
+    _renumber([steps[pk] for pk in step_ids])
+
+
+@transaction.atomic
+def move_outcome(*, outcome: DesiredOutcome, offset: int) -> None:
+    """Move an outcome up or down within its step."""
+    rows = list(
+        DesiredOutcome.objects.select_for_update()
+        .filter(step_id=outcome.step_id)
+        .order_by("order", "id")
+    )
+    index = next(i for i, o in enumerate(rows) if o.pk == outcome.pk)
+    target = max(0, min(len(rows) - 1, index + offset))
+    rows.insert(target, rows.pop(index))
+    _renumber(rows)
+
+
+@transaction.atomic
+def add_step(*, job: Job, stage: str, title: str, description: str = "") -> JobStep:
+    step = JobStep(
+        job=job, stage=stage, title=title.strip(), description=description.strip(),
+        order=job.next_step_order(),
+    )
+    step.full_clean()
+    step.save()
+    return step
+
+
+@transaction.atomic
+def delete_step(*, step: JobStep) -> None:
+    """Delete a step; refused while it still has outcomes, so no outcome is lost by accident."""
+    count = step.outcomes.count()
+    if count:
+        raise ValidationError(
+            f"Step “{step.title}” still has {count} outcome(s): move or delete them first."
+        )
+    job_id = step.job_id
+    step.delete()
+    _renumber(list(JobStep.objects.filter(job_id=job_id).order_by("order", "id")))
+
+
+@transaction.atomic
+def approve_outcomes(*, job: Job, codes: list[str] | None = None) -> int:
+    qs = job.outcomes.filter(status=OutcomeStatus.DRAFT)
+    if codes is not None:
+        qs = qs.filter(code__in=codes)
+    return qs.update(status=OutcomeStatus.APPROVED)

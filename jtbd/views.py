@@ -1,0 +1,417 @@
+"""Researcher pages for the catalogue. Views parse, authorise, call a service and render."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from jtbd import catalogue, services
+from jtbd.forms import (
+    ImportCsvForm,
+    ImportJsonForm,
+    JobForm,
+    OutcomeForm,
+    SolutionWordsForm,
+    StepForm,
+)
+from jtbd.models import DesiredOutcome, Job, JobStep, OutcomeStatus
+from jtbd.statements import check_statement
+from workspaces.access import SESSION_KEY, current_membership
+from workspaces.models import Workspace
+
+
+def _job_for(request: HttpRequest, pk: int, *, write: bool = False) -> Job:
+    job = get_object_or_404(Job.objects.for_user(request.user).select_related("workspace"), pk=pk)
+    if write and not job.workspace.can_write(request.user):
+        raise PermissionDenied("Viewers can read but cannot change the catalogue.")
+    return job
+
+
+def _step_for(request: HttpRequest, pk: int) -> JobStep:
+    step = get_object_or_404(
+        JobStep.objects.filter(job__in=Job.objects.for_user(request.user)).select_related(
+            "job__workspace"
+        ),
+        pk=pk,
+    )
+    if not step.job.workspace.can_write(request.user):
+        raise PermissionDenied("Viewers can read but cannot change the catalogue.")
+    return step
+
+
+def _outcome_for(request: HttpRequest, pk: int) -> DesiredOutcome:
+    outcome = get_object_or_404(
+        DesiredOutcome.objects.filter(job__in=Job.objects.for_user(request.user)).select_related(
+            "job__workspace", "step"
+        ),
+        pk=pk,
+    )
+    if not outcome.job.workspace.can_write(request.user):
+        raise PermissionDenied("Viewers can read but cannot change the catalogue.")
+    return outcome
+
+
+def _add_errors(form, exc: ValidationError) -> None:
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc.messages)
+
+
+def _offset(request: HttpRequest) -> int:
+    return -1 if request.POST.get("direction") == "up" else 1
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    return redirect("jtbd:job-list")
+
+
+@login_required
+def job_list(request: HttpRequest) -> HttpResponse:
+    membership = current_membership(request)
+    if membership is None:
+        return render(request, "jtbd/no_workspace.html", status=200)
+    jobs = (
+        Job.objects.in_workspace(membership.workspace)
+        .annotate(step_count=Count("steps", distinct=True), outcome_count=Count("outcomes", distinct=True))
+        .select_related("parent")
+    )
+    return render(request, "jtbd/job_list.html", {"jobs": jobs})
+
+
+@login_required
+def job_create(request: HttpRequest) -> HttpResponse:
+    membership = current_membership(request)
+    if membership is None:
+        raise PermissionDenied("You are not a member of any workspace.")
+    if not membership.can_write:
+        raise PermissionDenied("Viewers can read but cannot change the catalogue.")
+    form = JobForm(request.POST or None, workspace=membership.workspace)
+    if request.method == "POST" and form.is_valid():
+        try:
+            job = services.create_job(workspace=membership.workspace, **form.cleaned_data)
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            messages.success(request, "Job created with the eight universal job-map steps.")
+            return redirect(job)
+    return render(request, "jtbd/job_form.html", {"form": form, "job": None})
+
+
+@login_required
+def job_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    job = _job_for(request, pk, write=True)
+    initial = {f: getattr(job, f) for f in ("statement", "executor", "kind", "parent", "notes")}
+    form = JobForm(request.POST or None, initial=initial, workspace=job.workspace, exclude_pk=job.pk)
+    if request.method == "POST" and form.is_valid():
+        for name, value in form.cleaned_data.items():
+            setattr(job, name, value)
+        try:
+            job.full_clean()
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            job.save(update_fields=[*form.cleaned_data, "updated_at"])
+            messages.success(request, "Job saved.")
+            return redirect(job)
+    return render(request, "jtbd/job_form.html", {"form": form, "job": job})
+
+
+@login_required
+@require_POST
+def job_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    job = _job_for(request, pk, write=True)
+    if request.POST.get("confirm") != job.statement:
+        messages.error(request, "Type the job statement exactly to confirm deleting it.")
+        return redirect(job)
+    job.delete()
+    messages.success(request, "Job deleted.")
+    return redirect("jtbd:job-list")
+
+
+@login_required
+def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    job = _job_for(request, pk)
+    steps = list(job.steps.order_by("order", "id"))
+    outcomes = list(job.outcomes.order_by("order", "id"))
+    siblings = [(o.code, o.statement) for o in outcomes]
+    solution_words = job.workspace.solution_word_list()
+    by_step: dict[int, list] = {s.pk: [] for s in steps}
+    flagged = 0
+    for o in outcomes:
+        result = check_statement(
+            o.statement,
+            solution_words=solution_words,
+            others=[(c, s) for c, s in siblings if c != o.code],
+        )
+        o.findings = result.findings
+        flagged += bool(result.findings)
+        by_step[o.step_id].append(o)
+    for step in steps:
+        step.outcome_list = by_step[step.pk]
+    context = {
+        "job": job,
+        "steps": steps,
+        "outcome_total": len(outcomes),
+        "approved_total": sum(o.status == OutcomeStatus.APPROVED for o in outcomes),
+        "flagged_total": flagged,
+        "empty_steps": sum(not s.outcome_list for s in steps),
+        "can_write": job.workspace.can_write(request.user),
+        "step_form": StepForm(),
+    }
+    return render(request, "jtbd/job_detail.html", context)
+
+
+@login_required
+def step_create(request: HttpRequest, pk: int) -> HttpResponse:
+    job = _job_for(request, pk, write=True)
+    form = StepForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.add_step(job=job, **form.cleaned_data)
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            messages.success(request, "Step added at the end of the job map.")
+            return redirect(job)
+    return render(request, "jtbd/step_form.html", {"form": form, "job": job, "step": None})
+
+
+@login_required
+def step_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    step = _step_for(request, pk)
+    initial = {"stage": step.stage, "title": step.title, "description": step.description}
+    form = StepForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        for name, value in form.cleaned_data.items():
+            setattr(step, name, value)
+        step.save(update_fields=list(form.cleaned_data))
+        messages.success(request, "Step saved.")
+        return redirect(step.job)
+    return render(request, "jtbd/step_form.html", {"form": form, "job": step.job, "step": step})
+
+
+@login_required
+@require_POST
+def step_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    step = _step_for(request, pk)
+    job = step.job
+    try:
+        services.delete_step(step=step)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, "Step deleted.")
+    return redirect(job)
+
+
+@login_required
+@require_POST
+def step_move(request: HttpRequest, pk: int) -> HttpResponse:
+    step = _step_for(request, pk)
+    services.move_step(step=step, offset=_offset(request))
+    return redirect(f"{step.job.get_absolute_url()}#step-{step.pk}")
+
+
+@login_required
+def outcome_create(request: HttpRequest, pk: int) -> HttpResponse:
+    job = _job_for(request, pk, write=True)
+    initial = {"step": request.GET.get("step")}
+    form = OutcomeForm(request.POST or None, job=job, initial=initial)
+    result = None
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            outcome = services.add_outcome(
+                step=data["step"], statement=data["statement"], code=data["code"], status=data["status"]
+            )
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            messages.success(request, f"Outcome {outcome.code} added.")
+            if request.POST.get("next") == "another":
+                return redirect(f"{reverse('jtbd:outcome-create', args=[job.pk])}?step={outcome.step_id}")
+            return redirect(f"{job.get_absolute_url()}#outcome-{outcome.pk}")
+    if request.method == "POST" and form.data.get("statement"):
+        result = _check_for_job(job, form.data["statement"])
+    return render(
+        request, "jtbd/outcome_form.html", {"form": form, "job": job, "outcome": None, "check": result}
+    )
+
+
+def _check_for_job(job: Job, statement: str, exclude_code: str = ""):
+    others = [(c, s) for c, s in job.outcomes.values_list("code", "statement") if c != exclude_code]
+    return check_statement(statement, solution_words=job.workspace.solution_word_list(), others=others)
+
+
+@login_required
+def outcome_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    outcome = _outcome_for(request, pk)
+    job = outcome.job
+    initial = {
+        "step": outcome.step_id, "statement": outcome.statement, "code": outcome.code,
+        "status": outcome.status,
+    }
+    form = OutcomeForm(request.POST or None, job=job, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.update_outcome(
+                outcome=outcome, statement=data["statement"], code=data["code"] or None,
+                step=data["step"], status=data["status"],
+            )
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            messages.success(request, f"Outcome {outcome.code} saved.")
+            return redirect(f"{job.get_absolute_url()}#outcome-{outcome.pk}")
+    statement = form.data.get("statement") if request.method == "POST" else outcome.statement
+    result = _check_for_job(job, statement or "", exclude_code=outcome.code)
+    return render(
+        request, "jtbd/outcome_form.html", {"form": form, "job": job, "outcome": outcome, "check": result}
+    )
+
+
+@login_required
+@require_POST
+def outcome_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    outcome = _outcome_for(request, pk)
+    job = outcome.job
+    outcome.delete()
+    messages.success(request, f"Outcome {outcome.code} deleted.")
+    return redirect(job)
+
+
+@login_required
+@require_POST
+def outcome_move(request: HttpRequest, pk: int) -> HttpResponse:
+    outcome = _outcome_for(request, pk)
+    services.move_outcome(outcome=outcome, offset=_offset(request))
+    return redirect(f"{outcome.job.get_absolute_url()}#outcome-{outcome.pk}")
+
+
+@login_required
+@require_POST
+def outcome_approve(request: HttpRequest, pk: int) -> HttpResponse:
+    outcome = _outcome_for(request, pk)
+    outcome.approve()
+    messages.success(request, f"Outcome {outcome.code} approved.")
+    return redirect(f"{outcome.job.get_absolute_url()}#outcome-{outcome.pk}")
+
+
+@login_required
+@require_POST
+def job_approve_all(request: HttpRequest, pk: int) -> HttpResponse:
+    job = _job_for(request, pk, write=True)
+    count = services.approve_outcomes(job=job)
+    messages.success(request, f"{count} draft outcome(s) approved.")
+    return redirect(job)
+
+
+@login_required
+def statement_check(request: HttpRequest, pk: int) -> HttpResponse:
+    """A scratch page: paste a statement, see its parts and findings against this job."""
+    job = _job_for(request, pk)
+    statement = request.GET.get("statement", "")
+    result = _check_for_job(job, statement) if "statement" in request.GET else None
+    return render(
+        request, "jtbd/statement_check.html", {"job": job, "statement": statement, "check": result}
+    )
+
+
+@login_required
+def job_export(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
+    job = _job_for(request, pk)
+    if fmt == "json":
+        body, content_type = catalogue.export_json_text(job), "application/json; charset=utf-8"
+    else:
+        body, content_type = catalogue.export_csv_text(job), "text/csv; charset=utf-8"
+    response = HttpResponse(body, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="catalogue-job-{job.pk}.{fmt}"'
+    return response
+
+
+@login_required
+def job_import(request: HttpRequest) -> HttpResponse:
+    membership = current_membership(request)
+    if membership is None or not membership.can_write:
+        raise PermissionDenied("Only owners and researchers can import a catalogue.")
+    form = ImportJsonForm(request.POST or None, request.FILES or None)
+    problems = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            document = catalogue.parse_json_bytes(form.cleaned_data["file"].read())
+            result = catalogue.import_json(membership.workspace, document)
+        except catalogue.CatalogueImportError as exc:
+            problems = exc.problems
+        else:
+            messages.success(
+                request, f"Imported {result.outcomes} outcomes in {result.steps} steps."
+            )
+            for note in result.notes:
+                messages.warning(request, note)
+            return redirect(result.job)
+    status = 400 if problems else 200
+    return render(
+        request, "jtbd/import.html",
+        {"form": form, "problems": problems, "job": None, "kind": "JSON"}, status=status,
+    )
+
+
+@login_required
+def job_import_csv(request: HttpRequest, pk: int) -> HttpResponse:
+    job = _job_for(request, pk, write=True)
+    form = ImportCsvForm(request.POST or None, request.FILES or None)
+    problems = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            result = catalogue.import_csv(job, form.cleaned_data["file"].read())
+        except catalogue.CatalogueImportError as exc:
+            problems = exc.problems
+        else:
+            messages.success(request, f"Imported {result.outcomes} outcomes.")
+            return redirect(job)
+    status = 400 if problems else 200
+    return render(
+        request, "jtbd/import.html",
+        {"form": form, "problems": problems, "job": job, "kind": "CSV"}, status=status,
+    )
+
+
+@login_required
+def workspace_settings(request: HttpRequest) -> HttpResponse:
+    membership = current_membership(request)
+    if membership is None:
+        raise PermissionDenied("You are not a member of any workspace.")
+    workspace = membership.workspace
+    form = SolutionWordsForm(
+        request.POST or None, initial={"solution_words": workspace.solution_words}
+    )
+    if request.method == "POST":
+        if not membership.can_write:
+            raise PermissionDenied("Viewers cannot change workspace settings.")
+        if form.is_valid():
+            workspace.solution_words = form.cleaned_data["solution_words"]
+            workspace.save(update_fields=["solution_words"])
+            messages.success(request, "Solution words saved.")
+            return redirect("jtbd:workspace-settings")
+    return render(request, "jtbd/workspace_settings.html", {"form": form, "workspace": workspace})
+
+
+@login_required
+@require_POST
+def workspace_switch(request: HttpRequest) -> HttpResponse:
+    raw = request.POST.get("workspace", "")
+    workspace = get_object_or_404(
+        Workspace.objects.for_user(request.user), pk=int(raw) if raw.isdigit() else 0
+    )
+    request.session[SESSION_KEY] = workspace.pk
+    return redirect("jtbd:job-list")

@@ -1,0 +1,1 @@
+"""Surveys, frozen versions, invitations and responses (built on the catalogue)."""
