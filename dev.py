@@ -116,7 +116,7 @@ def test() -> None:
     run(PY, "-m", "ruff", "check", ".")
     run(PY, "-m", "ruff", "format", "--check", ".")
     say("Django system checks and migrations are in step with the models")
-    env = base_env(SECRET_KEY="test-only-secret-key", DEBUG="0")
+    env = base_env(SECRET_KEY="test-only-secret-key", DEBUG="0", STATIC_MANIFEST="0")
     env.pop("DATABASE_URL", None)
     env.pop("REDIS_URL", None)
     run(PY, "manage.py", "check", env=env)

@@ -28,9 +28,12 @@ if not SECRET_KEY:
     SECRET_KEY = "dev-only-insecure-key-never-use-in-production"
 
 ALLOWED_HOSTS = env_list(
-    "ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"] if DEBUG else ["127.0.0.1", "localhost"]
+    "ALLOWED_HOSTS",
+    ["127.0.0.1", "localhost", "testserver"] if DEBUG else ["127.0.0.1", "localhost"],
 )
-CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", []) if env_str("CSRF_TRUSTED_ORIGINS") else []
+CSRF_TRUSTED_ORIGINS = (
+    env_list("CSRF_TRUSTED_ORIGINS", []) if env_str("CSRF_TRUSTED_ORIGINS") else []
+)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -85,7 +88,9 @@ def _database_from_env() -> dict:
     try:
         config = dj_database_url.parse(url, conn_max_age=env_int("DB_CONN_MAX_AGE", 60, minimum=0))
     except Exception as exc:  # dj-database-url raises several types for a malformed URL
-        raise ImproperlyConfigured(f"DATABASE_URL={url!r} is not a valid database URL: {exc}")
+        raise ImproperlyConfigured(
+            f"DATABASE_URL={url!r} is not a valid database URL: {exc}"
+        ) from None
     if config.get("ENGINE") not in (
         "django.db.backends.postgresql",
         "django.db.backends.sqlite3",
@@ -120,9 +125,10 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
-        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
-        if DEBUG
-        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        # Hashed, compressed files need `collectstatic` first, as every deployment runs it.
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if env_bool("STATIC_MANIFEST", default=not DEBUG)
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
 # Uploaded catalogue and response files are read in memory up to this size, and refused above it.

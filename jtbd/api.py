@@ -82,7 +82,8 @@ class JobViewSet(viewsets.ModelViewSet):
 
     @extend_schema(
         responses={(200, "application/json"): OpenApiTypes.OBJECT},
-        description="The job's whole catalogue as JSON (full fidelity; re-import with /api/jobs/import/).",
+        description="The job's whole catalogue as JSON (full fidelity; re-import with "
+        "/api/jobs/import/).",
     )
     @action(detail=True, methods=["get"], url_path="export/json")
     def export_json(self, request, pk=None) -> Response:
@@ -93,17 +94,22 @@ class JobViewSet(viewsets.ModelViewSet):
 
     @extend_schema(
         responses={(200, "text/csv"): OpenApiTypes.STR},
-        description="One row per outcome: stage, step_title, code, statement, status, step_description.",
+        description="One row per outcome: stage, step_title, code, statement, status, "
+        "step_description.",
     )
     @action(detail=True, methods=["get"], url_path="export/csv")
     def export_csv(self, request, pk=None) -> HttpResponse:
         job = self.get_object()
-        response = HttpResponse(catalogue.export_csv_text(job), content_type="text/csv; charset=utf-8")
+        response = HttpResponse(
+            catalogue.export_csv_text(job), content_type="text/csv; charset=utf-8"
+        )
         response["Content-Disposition"] = f'attachment; filename="catalogue-job-{job.pk}.csv"'
         return response
 
     @extend_schema(
-        parameters=[OpenApiParameter("workspace", int, required=True, description="Target workspace id")],
+        parameters=[
+            OpenApiParameter("workspace", int, required=True, description="Target workspace id")
+        ],
         request={"application/json": OpenApiTypes.OBJECT},
         responses={201: ImportResultSerializer, 400: ImportErrorSerializer},
         description="Create a new job from an exported JSON catalogue. Any problem: 400 listing "
@@ -118,14 +124,21 @@ class JobViewSet(viewsets.ModelViewSet):
             else None
         )
         if workspace is None:
-            raise ValidationError({"workspace": "Give ?workspace=<id> of a workspace you belong to."})
+            raise ValidationError(
+                {"workspace": "Give ?workspace=<id> of a workspace you belong to."}
+            )
         _require_write(request, workspace)
         try:
             result = catalogue.import_json(workspace, request.data)
         except catalogue.CatalogueImportError as exc:
             return _import_problem_response(exc)
         return Response(
-            {"job": result.job.pk, "steps": result.steps, "outcomes": result.outcomes, "notes": result.notes},
+            {
+                "job": result.job.pk,
+                "steps": result.steps,
+                "outcomes": result.outcomes,
+                "notes": result.notes,
+            },
             status=status.HTTP_201_CREATED,
         )
 
@@ -140,7 +153,9 @@ class JobViewSet(viewsets.ModelViewSet):
         "problem with its row and column, nothing stored.",
     )
     @action(
-        detail=True, methods=["post"], url_path="import-csv",
+        detail=True,
+        methods=["post"],
+        url_path="import-csv",
         parser_classes=[MultiPartParser, FormParser],
     )
     def import_csv(self, request, pk=None) -> Response:
@@ -153,7 +168,12 @@ class JobViewSet(viewsets.ModelViewSet):
         except catalogue.CatalogueImportError as exc:
             return _import_problem_response(exc)
         return Response(
-            {"job": job.pk, "steps": result.steps, "outcomes": result.outcomes, "notes": result.notes},
+            {
+                "job": job.pk,
+                "steps": result.steps,
+                "outcomes": result.outcomes,
+                "notes": result.notes,
+            },
             status=status.HTTP_201_CREATED,
         )
 
@@ -188,7 +208,9 @@ class JobStepViewSet(viewsets.ModelViewSet):
         _require_write(self.request, data["job"].workspace)
         try:
             serializer.instance = services.add_step(
-                job=data["job"], stage=data["stage"], title=data["title"],
+                job=data["job"],
+                stage=data["stage"],
+                title=data["title"],
                 description=data.get("description", ""),
             )
         except DjangoValidationError as exc:
@@ -245,7 +267,9 @@ class DesiredOutcomeViewSet(viewsets.ModelViewSet):
         _require_write(self.request, data["step"].job.workspace)
         try:
             serializer.instance = services.add_outcome(
-                step=data["step"], statement=data["statement"], code=data.get("code", ""),
+                step=data["step"],
+                statement=data["statement"],
+                code=data.get("code", ""),
                 status=data.get("status", "draft"),
             )
         except DjangoValidationError as exc:
@@ -256,8 +280,11 @@ class DesiredOutcomeViewSet(viewsets.ModelViewSet):
         code = data.get("code")
         try:
             serializer.instance = services.update_outcome(
-                outcome=serializer.instance, statement=data.get("statement"),
-                code=code if code else None, step=data.get("step"), status=data.get("status"),
+                outcome=serializer.instance,
+                statement=data.get("statement"),
+                code=code if code else None,
+                step=data.get("step"),
+                status=data.get("status"),
             )
         except DjangoValidationError as exc:
             raise _as_drf_error(exc) from None
@@ -299,4 +326,3 @@ class StatementCheckView(APIView):
             data.validated_data["statement"], solution_words=solution_words, others=others
         )
         return Response(result.to_dict())
-

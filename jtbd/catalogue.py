@@ -46,7 +46,12 @@ class Problem:
         return f"{self.where}, {self.field}: {self.message}{value}"
 
     def to_dict(self) -> dict[str, str]:
-        return {"where": self.where, "field": self.field, "message": self.message, "value": self.value}
+        return {
+            "where": self.where,
+            "field": self.field,
+            "message": self.message,
+            "value": self.value,
+        }
 
 
 class CatalogueImportError(Exception):
@@ -221,8 +226,12 @@ def import_json(workspace: Workspace, document: object) -> ImportResult:
     if not isinstance(job_data, dict):
         check.add("job", "job", "must be an object with statement, executor and kind")
         job_data = {}
-    statement = check.string("job", "statement", job_data.get("statement"), max_length=300, required=True)
-    executor = check.string("job", "executor", job_data.get("executor"), max_length=120, required=True)
+    statement = check.string(
+        "job", "statement", job_data.get("statement"), max_length=300, required=True
+    )
+    executor = check.string(
+        "job", "executor", job_data.get("executor"), max_length=120, required=True
+    )
     kind = check.choice("job", "kind", job_data.get("kind"), JobKind)
     notes = check.string("job", "notes", job_data.get("notes"), max_length=100_000, required=False)
     parent_statement = check.string(
@@ -255,7 +264,9 @@ def import_json(workspace: Workspace, document: object) -> ImportResult:
                 check.add(owhere, "outcome", "must be an object")
                 continue
             outcomes.append(
-                check.outcome(owhere, outcome.get("code"), outcome.get("statement"), outcome.get("status"))
+                check.outcome(
+                    owhere, outcome.get("code"), outcome.get("statement"), outcome.get("status")
+                )
             )
         steps.append((stage, title, description or "", outcomes))
 
@@ -268,12 +279,17 @@ def import_json(workspace: Workspace, document: object) -> ImportResult:
         parent = workspace.jobs.filter(statement=parent_statement).first()
         if parent is None:
             notes_out.append(
-                f"Parent job “{parent_statement}” is not in this workspace; imported without a parent."
+                f"Parent job “{parent_statement}” is not in this workspace; "
+                "imported without a parent."
             )
     with transaction.atomic():
         job = Job.objects.create(
-            workspace=workspace, statement=statement, executor=executor, kind=kind,
-            parent=parent, notes=notes or "",
+            workspace=workspace,
+            statement=statement,
+            executor=executor,
+            kind=kind,
+            parent=parent,
+            notes=notes or "",
         )
         _create_steps_and_outcomes(job, steps)
     return ImportResult(
@@ -282,7 +298,9 @@ def import_json(workspace: Workspace, document: object) -> ImportResult:
 
 
 def _create_steps_and_outcomes(
-    job: Job, steps: Iterable[tuple[str, str, str, list[tuple[str, str, str]]]], first_order: int = 1
+    job: Job,
+    steps: Iterable[tuple[str, str, str, list[tuple[str, str, str]]]],
+    first_order: int = 1,
 ) -> None:
     outcomes: list[DesiredOutcome] = []
     for order, (stage, title, description, step_outcomes) in enumerate(steps, start=first_order):
@@ -328,9 +346,15 @@ def import_csv(job: Job, data: bytes | str) -> ImportResult:
             check.add(where, "row", "has more cells than the header has columns")
         values = {k: _restore_formula(v or "") for k, v in row.items() if k is not None}
         stage = check.choice(where, "stage", values.get("stage"), Stage)
-        title = check.string(where, "step_title", values.get("step_title"), max_length=120, required=True)
+        title = check.string(
+            where, "step_title", values.get("step_title"), max_length=120, required=True
+        )
         description = check.string(
-            where, "step_description", values.get("step_description"), max_length=500, required=False
+            where,
+            "step_description",
+            values.get("step_description"),
+            max_length=500,
+            required=False,
         )
         code, statement, status = check.outcome(
             where, values.get("code"), values.get("statement"), values.get("status") or None
@@ -355,7 +379,9 @@ def import_csv(job: Job, data: bytes | str) -> ImportResult:
                 continue
             last = step.outcomes.order_by("-order").values_list("order", flat=True).first() or 0
             for position, (code, statement, status) in enumerate(outcomes, start=last + 1):
-                outcome = DesiredOutcome(job=job, step=step, code=code, status=status, order=position)
+                outcome = DesiredOutcome(
+                    job=job, step=step, code=code, status=status, order=position
+                )
                 outcome.set_statement(statement)
                 outcomes_to_add.append(outcome)
         DesiredOutcome.objects.bulk_create(outcomes_to_add)

@@ -40,7 +40,9 @@ class OutcomeForm(forms.Form):
         "takes to find who on the team has not started using the tool”.",
     )
     code = forms.CharField(
-        max_length=32, required=False, validators=[validate_outcome_code],
+        max_length=32,
+        required=False,
+        validators=[validate_outcome_code],
         help_text="Leave blank for the next free code (O001, O002, …). Stable for life.",
     )
     status = forms.ChoiceField(choices=OutcomeStatus.choices, initial=OutcomeStatus.DRAFT)
@@ -55,11 +57,15 @@ class ImportJsonForm(forms.Form):
 
 
 class ImportCsvForm(forms.Form):
-    file = forms.FileField(help_text="Columns: stage, step_title, code, statement (status optional).")
+    file = forms.FileField(
+        help_text="Columns: stage, step_title, code, statement (status optional)."
+    )
 
 
 class SolutionWordsForm(forms.Form):
     solution_words = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 8}), required=False,
-        help_text="Product names, features and devices to flag in outcome statements, one per line.",
+        widget=forms.Textarea(attrs={"rows": 8}),
+        required=False,
+        help_text="Product names, features and devices to flag in outcome statements, "
+        "one per line.",
     )

@@ -68,7 +68,8 @@ class JobQuerySet(models.QuerySet):
 class Job(models.Model):
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="jobs")
     statement = models.CharField(
-        max_length=300, help_text="Verb + object + optional contextual clarifier, free of solutions."
+        max_length=300,
+        help_text="Verb + object + optional contextual clarifier, free of solutions.",
     )
     executor = models.CharField(max_length=120, help_text="Who does the job, e.g. 'Team lead'.")
     kind = models.CharField(max_length=24, choices=JobKind.choices, default=JobKind.CORE_FUNCTIONAL)
@@ -187,9 +188,7 @@ class DesiredOutcome(models.Model):
     def statement_check(self, *, others: list[tuple[str, str]] | None = None):
         """Run the statement check against the workspace's solution words and sibling outcomes."""
         if others is None:
-            others = list(
-                self.job.outcomes.exclude(pk=self.pk).values_list("code", "statement")
-            )
+            others = list(self.job.outcomes.exclude(pk=self.pk).values_list("code", "statement"))
         return check_statement(
             self.statement,
             solution_words=self.job.workspace.solution_word_list(),

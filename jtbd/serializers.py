@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from jtbd.models import DesiredOutcome, Job, JobStep, OutcomeStatus
@@ -17,6 +19,7 @@ class WorkspaceSerializer(serializers.ModelSerializer):
         return obj.role_of(self.context["request"].user)
 
 
+@extend_schema_field(OpenApiTypes.INT)
 class ScopedPrimaryKeyField(serializers.PrimaryKeyRelatedField):
     """A related-object field whose choices are limited to the requesting user's workspaces.
 
@@ -42,23 +45,38 @@ class JobSerializer(serializers.ModelSerializer):
     class Meta:
         model = Job
         fields = [
-            "id", "workspace", "statement", "executor", "kind", "parent", "notes",
-            "step_count", "outcome_count", "created_at", "updated_at",
+            "id",
+            "workspace",
+            "statement",
+            "executor",
+            "kind",
+            "parent",
+            "notes",
+            "step_count",
+            "outcome_count",
+            "created_at",
+            "updated_at",
         ]
         read_only_fields = ["created_at", "updated_at"]
 
     def validate(self, attrs: dict) -> dict:
         workspace = attrs.get("workspace") or getattr(self.instance, "workspace", None)
         if self.instance and "workspace" in attrs and attrs["workspace"] != self.instance.workspace:
-            raise serializers.ValidationError({"workspace": "A job cannot move to another workspace."})
+            raise serializers.ValidationError(
+                {"workspace": "A job cannot move to another workspace."}
+            )
         parent = attrs.get("parent")
         if parent is not None and parent.workspace_id != workspace.id:
-            raise serializers.ValidationError({"parent": "The parent job must be in the same workspace."})
+            raise serializers.ValidationError(
+                {"parent": "The parent job must be in the same workspace."}
+            )
         if parent is not None and self.instance is not None:
             ancestor = parent
             while ancestor is not None:
                 if ancestor.pk == self.instance.pk:
-                    raise serializers.ValidationError({"parent": "A job cannot be its own ancestor."})
+                    raise serializers.ValidationError(
+                        {"parent": "A job cannot be its own ancestor."}
+                    )
                 ancestor = ancestor.parent
         return attrs
 
@@ -103,16 +121,23 @@ class StatementCheckSerializer(serializers.Serializer):
 class StatementCheckInputSerializer(serializers.Serializer):
     statement = serializers.CharField(allow_blank=True, trim_whitespace=False, max_length=5000)
     job = ScopedPrimaryKeyField(
-        lambda user: Job.objects.for_user(user), required=False, allow_null=True,
-        help_text="Compare with this job's outcomes (near-duplicates) and its workspace's solution words.",
+        lambda user: Job.objects.for_user(user),
+        required=False,
+        allow_null=True,
+        help_text="Compare with this job's outcomes (near-duplicates) and its workspace's "
+        "solution words.",
     )
     exclude_code = serializers.CharField(
-        required=False, allow_blank=True, help_text="The outcome being edited, left out of duplicates."
+        required=False,
+        allow_blank=True,
+        help_text="The outcome being edited, left out of duplicates.",
     )
 
 
 class DesiredOutcomeSerializer(serializers.ModelSerializer):
-    step = ScopedPrimaryKeyField(lambda user: JobStep.objects.filter(job__in=Job.objects.for_user(user)))
+    step = ScopedPrimaryKeyField(
+        lambda user: JobStep.objects.filter(job__in=Job.objects.for_user(user))
+    )
     code = serializers.CharField(required=False, allow_blank=True, max_length=32)
     status = serializers.ChoiceField(choices=OutcomeStatus.choices, required=False)
     findings = serializers.SerializerMethodField()
@@ -120,11 +145,26 @@ class DesiredOutcomeSerializer(serializers.ModelSerializer):
     class Meta:
         model = DesiredOutcome
         fields = [
-            "id", "job", "step", "code", "statement", "direction", "metric",
-            "object_of_control", "clarifier", "status", "order", "findings",
+            "id",
+            "job",
+            "step",
+            "code",
+            "statement",
+            "direction",
+            "metric",
+            "object_of_control",
+            "clarifier",
+            "status",
+            "order",
+            "findings",
         ]
         read_only_fields = [
-            "job", "direction", "metric", "object_of_control", "clarifier", "order",
+            "job",
+            "direction",
+            "metric",
+            "object_of_control",
+            "clarifier",
+            "order",
         ]
 
     def get_findings(self, obj: DesiredOutcome) -> list[dict]:

@@ -120,7 +120,9 @@ def _renumber(rows: list, field: str = "order") -> None:
 @transaction.atomic
 def move_step(*, step: JobStep, offset: int) -> None:
     """Move a step up (negative offset) or down the job map."""
-    steps = list(JobStep.objects.select_for_update().filter(job_id=step.job_id).order_by("order", "id"))
+    steps = list(
+        JobStep.objects.select_for_update().filter(job_id=step.job_id).order_by("order", "id")
+    )
     index = next(i for i, s in enumerate(steps) if s.pk == step.pk)
     target = max(0, min(len(steps) - 1, index + offset))
     steps.insert(target, steps.pop(index))
@@ -152,7 +154,10 @@ def move_outcome(*, outcome: DesiredOutcome, offset: int) -> None:
 @transaction.atomic
 def add_step(*, job: Job, stage: str, title: str, description: str = "") -> JobStep:
     step = JobStep(
-        job=job, stage=stage, title=title.strip(), description=description.strip(),
+        job=job,
+        stage=stage,
+        title=title.strip(),
+        description=description.strip(),
         order=job.next_step_order(),
     )
     step.full_clean()

@@ -81,7 +81,9 @@ def job_list(request: HttpRequest) -> HttpResponse:
         return render(request, "jtbd/no_workspace.html", status=200)
     jobs = (
         Job.objects.in_workspace(membership.workspace)
-        .annotate(step_count=Count("steps", distinct=True), outcome_count=Count("outcomes", distinct=True))
+        .annotate(
+            step_count=Count("steps", distinct=True), outcome_count=Count("outcomes", distinct=True)
+        )
         .select_related("parent")
     )
     return render(request, "jtbd/job_list.html", {"jobs": jobs})
@@ -110,7 +112,9 @@ def job_create(request: HttpRequest) -> HttpResponse:
 def job_edit(request: HttpRequest, pk: int) -> HttpResponse:
     job = _job_for(request, pk, write=True)
     initial = {f: getattr(job, f) for f in ("statement", "executor", "kind", "parent", "notes")}
-    form = JobForm(request.POST or None, initial=initial, workspace=job.workspace, exclude_pk=job.pk)
+    form = JobForm(
+        request.POST or None, initial=initial, workspace=job.workspace, exclude_pk=job.pk
+    )
     if request.method == "POST" and form.is_valid():
         for name, value in form.cleaned_data.items():
             setattr(job, name, value)
@@ -231,25 +235,34 @@ def outcome_create(request: HttpRequest, pk: int) -> HttpResponse:
         data = form.cleaned_data
         try:
             outcome = services.add_outcome(
-                step=data["step"], statement=data["statement"], code=data["code"], status=data["status"]
+                step=data["step"],
+                statement=data["statement"],
+                code=data["code"],
+                status=data["status"],
             )
         except ValidationError as exc:
             _add_errors(form, exc)
         else:
             messages.success(request, f"Outcome {outcome.code} added.")
             if request.POST.get("next") == "another":
-                return redirect(f"{reverse('jtbd:outcome-create', args=[job.pk])}?step={outcome.step_id}")
+                return redirect(
+                    f"{reverse('jtbd:outcome-create', args=[job.pk])}?step={outcome.step_id}"
+                )
             return redirect(f"{job.get_absolute_url()}#outcome-{outcome.pk}")
     if request.method == "POST" and form.data.get("statement"):
         result = _check_for_job(job, form.data["statement"])
     return render(
-        request, "jtbd/outcome_form.html", {"form": form, "job": job, "outcome": None, "check": result}
+        request,
+        "jtbd/outcome_form.html",
+        {"form": form, "job": job, "outcome": None, "check": result},
     )
 
 
 def _check_for_job(job: Job, statement: str, exclude_code: str = ""):
     others = [(c, s) for c, s in job.outcomes.values_list("code", "statement") if c != exclude_code]
-    return check_statement(statement, solution_words=job.workspace.solution_word_list(), others=others)
+    return check_statement(
+        statement, solution_words=job.workspace.solution_word_list(), others=others
+    )
 
 
 @login_required
@@ -257,7 +270,9 @@ def outcome_edit(request: HttpRequest, pk: int) -> HttpResponse:
     outcome = _outcome_for(request, pk)
     job = outcome.job
     initial = {
-        "step": outcome.step_id, "statement": outcome.statement, "code": outcome.code,
+        "step": outcome.step_id,
+        "statement": outcome.statement,
+        "code": outcome.code,
         "status": outcome.status,
     }
     form = OutcomeForm(request.POST or None, job=job, initial=initial)
@@ -265,8 +280,11 @@ def outcome_edit(request: HttpRequest, pk: int) -> HttpResponse:
         data = form.cleaned_data
         try:
             services.update_outcome(
-                outcome=outcome, statement=data["statement"], code=data["code"] or None,
-                step=data["step"], status=data["status"],
+                outcome=outcome,
+                statement=data["statement"],
+                code=data["code"] or None,
+                step=data["step"],
+                status=data["status"],
             )
         except ValidationError as exc:
             _add_errors(form, exc)
@@ -276,7 +294,9 @@ def outcome_edit(request: HttpRequest, pk: int) -> HttpResponse:
     statement = form.data.get("statement") if request.method == "POST" else outcome.statement
     result = _check_for_job(job, statement or "", exclude_code=outcome.code)
     return render(
-        request, "jtbd/outcome_form.html", {"form": form, "job": job, "outcome": outcome, "check": result}
+        request,
+        "jtbd/outcome_form.html",
+        {"form": form, "job": job, "outcome": outcome, "check": result},
     )
 
 
@@ -361,8 +381,10 @@ def job_import(request: HttpRequest) -> HttpResponse:
             return redirect(result.job)
     status = 400 if problems else 200
     return render(
-        request, "jtbd/import.html",
-        {"form": form, "problems": problems, "job": None, "kind": "JSON"}, status=status,
+        request,
+        "jtbd/import.html",
+        {"form": form, "problems": problems, "job": None, "kind": "JSON"},
+        status=status,
     )
 
 
@@ -381,8 +403,10 @@ def job_import_csv(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect(job)
     status = 400 if problems else 200
     return render(
-        request, "jtbd/import.html",
-        {"form": form, "problems": problems, "job": job, "kind": "CSV"}, status=status,
+        request,
+        "jtbd/import.html",
+        {"form": form, "problems": problems, "job": job, "kind": "CSV"},
+        status=status,
     )
 
 

@@ -29,7 +29,8 @@ class Workspace(models.Model):
     slug = models.SlugField(max_length=120, unique=True)
     solution_words = models.TextField(
         blank=True,
-        help_text="Product names, features and devices flagged in outcome statements, one per line.",
+        help_text="Product names, features and devices flagged in outcome statements, "
+        "one per line.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
 

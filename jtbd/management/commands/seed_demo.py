@@ -36,7 +36,9 @@ class Command(BaseCommand):
             if created:
                 user.set_password(password)
                 user.save(update_fields=["password"])
-            Membership.objects.get_or_create(workspace=workspace, user=user, defaults={"role": role})
+            Membership.objects.get_or_create(
+                workspace=workspace, user=user, defaults={"role": role}
+            )
         job = self._seed_job(workspace)
         self.stdout.write(
             f"Demo workspace “{workspace.name}”: job #{job.pk} with {job.steps.count()} steps and "

@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+import pytest
+from rest_framework.test import APIClient
+
+from tests.factories import (
+    JobFactory,
+    MembershipFactory,
+    UserFactory,
+    WorkspaceFactory,
+    add_outcomes,
+)
+from workspaces.models import Role
+
+OUTCOMES = [
+    "Minimize the time it takes to find who on the team has not started using the tool",
+    "Minimize the likelihood that team members revert to the old way of working",
+    "Minimize the number of questions the team asks about where to find information",
+]
+
+
+@pytest.fixture
+def workspace(db):
+    return WorkspaceFactory(name="Acme")
+
+
+@pytest.fixture
+def other_workspace(db):
+    return WorkspaceFactory(name="Globex")
+
+
+def _member(workspace, role, username):
+    user = UserFactory(username=username)
+    MembershipFactory(workspace=workspace, user=user, role=role)
+    return user
+
+
+@pytest.fixture
+def owner(workspace):
+    return _member(workspace, Role.OWNER, "owner")
+
+
+@pytest.fixture
+def researcher(workspace):
+    return _member(workspace, Role.RESEARCHER, "researcher")
+
+
+@pytest.fixture
+def viewer(workspace):
+    return _member(workspace, Role.VIEWER, "viewer")
+
+
+@pytest.fixture
+def outsider(other_workspace):
+    """A researcher of another workspace."""
+    return _member(other_workspace, Role.RESEARCHER, "outsider")
+
+
+@pytest.fixture
+def job(workspace):
+    job = JobFactory(
+        workspace=workspace, statement="Get a newly purchased tool adopted across my team"
+    )
+    add_outcomes(job, OUTCOMES)
+    return job
+
+
+@pytest.fixture
+def api():
+    return APIClient()
+
+
+@pytest.fixture
+def api_as(api):
+    def login(user):
+        api.force_authenticate(user)
+        return api
+
+    return login
