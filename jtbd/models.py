@@ -147,7 +147,8 @@ class OutcomeQuerySet(models.QuerySet):
 class DesiredOutcome(models.Model):
     # The job is stored beside the step so the database can enforce a code unique per job.
     job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="outcomes")
-    step = models.ForeignKey(JobStep, on_delete=models.PROTECT, related_name="outcomes")
+    # RESTRICT: a step with outcomes cannot be deleted alone, but deleting the job removes both.
+    step = models.ForeignKey(JobStep, on_delete=models.RESTRICT, related_name="outcomes")
     code = models.CharField(max_length=32, validators=[validate_outcome_code])
     statement = models.CharField(max_length=HARD_MAX_LENGTH)
     direction = models.CharField(max_length=40, blank=True)

@@ -35,7 +35,9 @@ class Command(BaseCommand):
             user, created = User.objects.get_or_create(username=username)
             if created:
                 user.set_password(password)
-                user.save(update_fields=["password"])
+                # The demo owner also signs in to Django admin, which needs staff rights.
+                user.is_staff = user.is_superuser = role == Role.OWNER
+                user.save(update_fields=["password", "is_staff", "is_superuser"])
             Membership.objects.get_or_create(
                 workspace=workspace, user=user, defaults={"role": role}
             )
