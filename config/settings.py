@@ -167,6 +167,11 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
+# Catch-up for background requests made while the broker was unreachable (run the worker with -B
+# or a separate `celery beat`).
+CELERY_BEAT_SCHEDULE = {
+    "dispatch-pending-outbox": {"task": "surveys.tasks.dispatch_pending_outbox", "schedule": 30.0},
+}
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", default=not DEBUG)

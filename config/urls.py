@@ -18,5 +18,6 @@ urlpatterns = [
     path("api/statement-check/", jtbd_api.StatementCheckView.as_view(), name="statement-check"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("", include("surveys.urls")),
     path("", include("jtbd.urls")),
 ]

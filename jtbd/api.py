@@ -86,7 +86,7 @@ class JobViewSet(viewsets.ModelViewSet):
         "/api/jobs/import/).",
     )
     @action(detail=True, methods=["get"], url_path="export/json")
-    def export_json(self, request, pk=None) -> Response:
+    def export_json(self, request, pk=None, format=None) -> Response:
         job = self.get_object()
         response = Response(catalogue.export_json(job))
         response["Content-Disposition"] = f'attachment; filename="catalogue-job-{job.pk}.json"'
@@ -98,7 +98,7 @@ class JobViewSet(viewsets.ModelViewSet):
         "step_description.",
     )
     @action(detail=True, methods=["get"], url_path="export/csv")
-    def export_csv(self, request, pk=None) -> HttpResponse:
+    def export_csv(self, request, pk=None, format=None) -> HttpResponse:
         job = self.get_object()
         response = HttpResponse(
             catalogue.export_csv_text(job), content_type="text/csv; charset=utf-8"
@@ -116,7 +116,7 @@ class JobViewSet(viewsets.ModelViewSet):
         "every problem, nothing stored.",
     )
     @action(detail=False, methods=["post"], url_path="import", parser_classes=[JSONParser])
-    def import_json(self, request) -> Response:
+    def import_json(self, request, format=None) -> Response:
         workspace_id = request.query_params.get("workspace", "")
         workspace = (
             Workspace.objects.for_user(request.user).filter(pk=workspace_id).first()
@@ -158,7 +158,7 @@ class JobViewSet(viewsets.ModelViewSet):
         url_path="import-csv",
         parser_classes=[MultiPartParser, FormParser],
     )
-    def import_csv(self, request, pk=None) -> Response:
+    def import_csv(self, request, pk=None, format=None) -> Response:
         job = self.get_object()
         upload = request.FILES.get("file")
         if upload is None:
@@ -179,7 +179,7 @@ class JobViewSet(viewsets.ModelViewSet):
 
     @extend_schema(request=ReorderSerializer, responses={204: None})
     @action(detail=True, methods=["post"], url_path="reorder-steps")
-    def reorder_steps(self, request, pk=None) -> Response:
+    def reorder_steps(self, request, pk=None, format=None) -> Response:
         job = self.get_object()
         data = ReorderSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -224,7 +224,7 @@ class JobStepViewSet(viewsets.ModelViewSet):
 
     @extend_schema(request=MoveSerializer, responses={204: None})
     @action(detail=True, methods=["post"])
-    def move(self, request, pk=None) -> Response:
+    def move(self, request, pk=None, format=None) -> Response:
         step = self.get_object()
         data = MoveSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -291,7 +291,7 @@ class DesiredOutcomeViewSet(viewsets.ModelViewSet):
 
     @extend_schema(request=MoveSerializer, responses={204: None})
     @action(detail=True, methods=["post"])
-    def move(self, request, pk=None) -> Response:
+    def move(self, request, pk=None, format=None) -> Response:
         outcome = self.get_object()
         data = MoveSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -300,7 +300,7 @@ class DesiredOutcomeViewSet(viewsets.ModelViewSet):
 
     @extend_schema(request=None, responses=DesiredOutcomeSerializer)
     @action(detail=True, methods=["post"])
-    def approve(self, request, pk=None) -> Response:
+    def approve(self, request, pk=None, format=None) -> Response:
         outcome = self.get_object()
         outcome.approve()
         return Response(self.get_serializer(outcome).data)

@@ -111,11 +111,15 @@ def export_json_text(job: Job) -> str:
 
 
 def neutralise_formula(value: str) -> str:
-    return "'" + value if value.startswith(FORMULA_PREFIXES) else value
+    """Prefix cells a spreadsheet would run as a formula with "'"; a cell that already starts
+    with "'" gets one too, so `_restore_formula` can tell the two apart on import."""
+    return "'" + value if value.startswith((*FORMULA_PREFIXES, "'")) else value
 
 
 def _restore_formula(value: str) -> str:
-    return value[1:] if value.startswith("'") and value[1:].startswith(FORMULA_PREFIXES) else value
+    if value.startswith("'") and value[1:].startswith((*FORMULA_PREFIXES, "'")):
+        return value[1:]
+    return value
 
 
 def export_csv_text(job: Job) -> str:
@@ -292,6 +296,7 @@ def import_json(workspace: Workspace, document: object) -> ImportResult:
             notes=notes or "",
         )
         _create_steps_and_outcomes(job, steps)
+        job.remember_outcome_codes()
     return ImportResult(
         job=job, outcomes=sum(len(s[3]) for s in steps), steps=len(steps), notes=notes_out
     )
@@ -386,4 +391,5 @@ def import_csv(job: Job, data: bytes | str) -> ImportResult:
                 outcomes_to_add.append(outcome)
         DesiredOutcome.objects.bulk_create(outcomes_to_add)
         _create_steps_and_outcomes(job, new_steps, first_order=job.next_step_order())
+        job.remember_outcome_codes()
     return ImportResult(job=job, outcomes=rows, steps=len(new_steps))

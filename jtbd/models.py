@@ -50,6 +50,11 @@ UNIVERSAL_JOB_MAP: list[tuple[str, str, str]] = [
 ]
 
 
+def outcome_number(code: str) -> int | None:
+    """The number of an O-code ("O017" → 17), None for other codes."""
+    return int(code[1:]) if code[:1] == "O" and code[1:].isdigit() else None
+
+
 def validate_outcome_code(value: str) -> None:
     if not OUTCOME_CODE_RE.match(value):
         raise ValidationError(f"{value!r} is not a valid outcome code: {OUTCOME_CODE_HELP}")
@@ -77,6 +82,9 @@ class Job(models.Model):
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children"
     )
     notes = models.TextField(blank=True)
+    # Highest O-number ever handed out, so a deleted outcome's code is never given to another
+    # (imports and analyses refer to outcomes by code).
+    last_outcome_number = models.PositiveIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -102,14 +110,20 @@ class Job(models.Model):
                 seen.add(ancestor.pk)
                 ancestor = ancestor.parent
 
+    def highest_outcome_number(self) -> int:
+        numbers = [outcome_number(code) for code in self.outcomes.values_list("code", flat=True)]
+        return max([self.last_outcome_number, *(n for n in numbers if n is not None)])
+
     def next_outcome_code(self) -> str:
-        """The next free code of the form O001, O002, … (gaps are never reused)."""
-        numbers = [
-            int(code[1:])
-            for code in self.outcomes.values_list("code", flat=True)
-            if code[:1] == "O" and code[1:].isdigit()
-        ]
-        return f"O{(max(numbers, default=0) + 1):03d}"
+        """The next code of the form O001, O002, …; no code is ever handed out twice."""
+        return f"O{self.highest_outcome_number() + 1:03d}"
+
+    def remember_outcome_codes(self) -> None:
+        """Record the highest O-number in use, after outcomes were added in bulk."""
+        highest = self.highest_outcome_number()
+        if highest != self.last_outcome_number:
+            self.last_outcome_number = highest
+            self.save(update_fields=["last_outcome_number"])
 
     def next_step_order(self) -> int:
         return (self.steps.aggregate(m=Max("order"))["m"] or 0) + 1

@@ -73,6 +73,7 @@ def add_outcome(
     outcome.set_statement(statement)
     outcome.full_clean()
     outcome.save()
+    job.remember_outcome_codes()
     return outcome
 
 
@@ -95,6 +96,7 @@ def update_outcome(
             raise ValidationError({"code": f"Code {code} is already used in this job."})
         outcome.code = code
         fields.append("code")
+        outcome.job.remember_outcome_codes()
     if step is not None and step.pk != outcome.step_id:
         if step.job_id != outcome.job_id:
             raise ValidationError({"step": "The step belongs to another job."})

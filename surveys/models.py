@@ -1,1 +1,460 @@
-"""Surveys, frozen versions, invitations and responses (built on the catalogue)."""
+"""Surveys, their frozen versions, invitations and responses."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Count, Q
+from django.urls import reverse
+from django.utils import timezone
+
+from jtbd.models import DesiredOutcome, Job
+from workspaces.models import Workspace
+
+DEFAULT_IMPORTANCE_LABELS = [
+    "Not at all important",
+    "Slightly important",
+    "Moderately important",
+    "Very important",
+    "Extremely important",
+]
+DEFAULT_SATISFACTION_LABELS = [
+    "Not at all satisfied",
+    "Slightly satisfied",
+    "Moderately satisfied",
+    "Very satisfied",
+    "Extremely satisfied",
+]
+CURRENT_SOLUTION_TEXT = "What do you use today to get this job done?"
+NPS_TEXT = "How likely are you to recommend {subject} to a colleague?"
+CES_TEXT = "How easy or difficult is it to get this job done today?"
+
+
+def new_token() -> str:
+    """An unguessable link token: 192 random bits, URL-safe."""
+    return secrets.token_urlsafe(24)
+
+
+def default_importance_labels() -> list[str]:
+    return list(DEFAULT_IMPORTANCE_LABELS)
+
+
+def default_satisfaction_labels() -> list[str]:
+    return list(DEFAULT_SATISFACTION_LABELS)
+
+
+class SurveyStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    OPEN = "open", "Open"
+    CLOSED = "closed", "Closed"
+
+
+class SurveyQuerySet(models.QuerySet):
+    def for_user(self, user) -> SurveyQuerySet:
+        if not user.is_authenticated:
+            return self.none()
+        return self.filter(workspace__memberships__user=user)
+
+
+class Survey(models.Model):
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="surveys")
+    job = models.ForeignKey(Job, on_delete=models.PROTECT, related_name="surveys")
+    title = models.CharField(max_length=200)
+    status = models.CharField(
+        max_length=12, choices=SurveyStatus.choices, default=SurveyStatus.DRAFT
+    )
+    public_token = models.CharField(max_length=64, unique=True, default=new_token, editable=False)
+    outcomes = models.ManyToManyField(
+        DesiredOutcome, through="SurveyOutcome", related_name="surveys"
+    )
+    welcome_text = models.TextField(
+        default="Thank you for taking part. This survey asks how you get your work done today. "
+        "It takes about 10 minutes; your answers are confidential."
+    )
+    consent_text = models.TextField(
+        blank=True, help_text="If set, respondents must tick a box agreeing to it before starting."
+    )
+    thank_you_text = models.TextField(default="Thank you! Your answers have been saved.")
+    screened_out_text = models.TextField(
+        default="Thank you for your interest. This survey is looking for people in a different "
+        "situation, so there are no more questions for you."
+    )
+    importance_labels = models.JSONField(default=default_importance_labels)
+    satisfaction_labels = models.JSONField(default=default_satisfaction_labels)
+    ask_current_solution = models.BooleanField(default=False)
+    current_solution_options = models.JSONField(default=list, blank=True)
+    ask_nps = models.BooleanField("Ask likelihood to recommend (NPS)", default=False)
+    nps_subject = models.CharField(max_length=120, default="the way you do this today")
+    ask_ces = models.BooleanField("Ask customer effort (CES)", default=False)
+    attention_check = models.BooleanField(default=False)
+    target_completes = models.PositiveIntegerField(null=True, blank=True)
+    closes_at = models.DateTimeField(null=True, blank=True)
+    current_version = models.ForeignKey(
+        "SurveyVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = SurveyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "id"]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("surveys:survey-detail", args=[self.pk])
+
+    def public_path(self) -> str:
+        return reverse("surveys:public", args=[self.public_token])
+
+    def is_accepting(self, now=None) -> bool:
+        """Whether respondents may answer right now: open, published and before the close date."""
+        now = now or timezone.now()
+        return (
+            self.status == SurveyStatus.OPEN
+            and self.current_version_id is not None
+            and (self.closes_at is None or now < self.closes_at)
+        )
+
+    def ordered_outcomes(self):
+        return self.outcomes.select_related("step").order_by(
+            "step__order", "step_id", "surveyoutcome__order", "order", "id"
+        )
+
+    def snapshot(self) -> dict:
+        """What respondents see, as plain data: frozen into a version when published."""
+        steps: list[dict] = []
+        by_step: dict[int, dict] = {}
+        for outcome in self.ordered_outcomes():
+            if outcome.step_id not in by_step:
+                by_step[outcome.step_id] = {
+                    "title": outcome.step.title,
+                    "stage": outcome.step.stage,
+                    "outcomes": [],
+                }
+                steps.append(by_step[outcome.step_id])
+            by_step[outcome.step_id]["outcomes"].append(
+                {"code": outcome.code, "statement": outcome.statement}
+            )
+        questions = [q.snapshot() for q in self.questions.order_by("order", "id")]
+        return {
+            "title": self.title,
+            "job": self.job.statement,
+            "welcome_text": self.welcome_text,
+            "consent_text": self.consent_text,
+            "thank_you_text": self.thank_you_text,
+            "screened_out_text": self.screened_out_text,
+            "importance_labels": list(self.importance_labels),
+            "satisfaction_labels": list(self.satisfaction_labels),
+            "steps": steps,
+            "outcome_codes": [o["code"] for s in steps for o in s["outcomes"]],
+            "questions": questions,
+            "current_solution": (
+                {"text": CURRENT_SOLUTION_TEXT, "options": list(self.current_solution_options)}
+                if self.ask_current_solution
+                else None
+            ),
+            "nps": NPS_TEXT.format(subject=self.nps_subject) if self.ask_nps else None,
+            "ces": CES_TEXT if self.ask_ces else None,
+            "attention_check": self.attention_check,
+        }
+
+    def close(self) -> None:
+        self.status = SurveyStatus.CLOSED
+        self.save(update_fields=["status", "updated_at"])
+
+    def reopen(self) -> None:
+        self.status = SurveyStatus.OPEN
+        self.save(update_fields=["status", "updated_at"])
+
+
+class SurveyOutcome(models.Model):
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE)
+    outcome = models.ForeignKey(DesiredOutcome, on_delete=models.CASCADE)
+    order = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["survey", "outcome"], name="outcome_once_per_survey")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.outcome_id} in survey {self.survey_id}"
+
+
+class QuestionKind(models.TextChoices):
+    SINGLE = "single", "Single choice"
+    MULTIPLE = "multiple", "Multiple choice"
+    NUMBER = "number", "Number"
+    TEXT = "text", "Short text"
+
+
+class Question(models.Model):
+    """A profile or screener question. Screener questions end the survey on certain answers."""
+
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="questions")
+    key = models.SlugField(
+        max_length=40, help_text="Short stable name used in exports, e.g. 'role' or 'team_size'."
+    )
+    kind = models.CharField(max_length=12, choices=QuestionKind.choices)
+    text = models.CharField(max_length=300)
+    options = models.JSONField(default=list, blank=True)
+    required = models.BooleanField(default=True)
+    complexity_factor = models.BooleanField(
+        default=False, help_text="Used later to describe how segments differ."
+    )
+    screener = models.BooleanField(default=False)
+    disqualifying = models.JSONField(
+        default=list, blank=True, help_text="Screener answers that end the survey politely."
+    )
+    minimum = models.FloatField(null=True, blank=True)
+    maximum = models.FloatField(null=True, blank=True)
+    order = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["order", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["survey", "key"], name="question_key_unique_in_survey")
+        ]
+
+    def __str__(self) -> str:
+        return self.text
+
+    def snapshot(self) -> dict:
+        return {
+            "key": self.key,
+            "kind": self.kind,
+            "text": self.text,
+            "options": list(self.options),
+            "required": self.required,
+            "complexity_factor": self.complexity_factor,
+            "screener": self.screener,
+            "disqualifying": list(self.disqualifying),
+            "minimum": self.minimum,
+            "maximum": self.maximum,
+        }
+
+
+class SurveyVersion(models.Model):
+    """What respondents saw, frozen at publication; responses point at the version they answered."""
+
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    content = models.JSONField()
+    content_hash = models.CharField(max_length=64)
+    published_at = models.DateTimeField(default=timezone.now)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["survey_id", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["survey", "number"], name="version_number_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.survey} v{self.number}"
+
+    @staticmethod
+    def hash_content(content: dict) -> str:
+        canonical = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+    @property
+    def outcome_codes(self) -> list[str]:
+        return list(self.content["outcome_codes"])
+
+
+class InvitationQuerySet(models.QuerySet):
+    def with_status(self) -> InvitationQuerySet:
+        return self.select_related("response")
+
+
+class Invitation(models.Model):
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="invitations")
+    token = models.CharField(max_length=64, unique=True, default=new_token, editable=False)
+    external_id = models.CharField(max_length=200, blank=True)
+    email = models.EmailField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = InvitationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["survey", "external_id"],
+                condition=~Q(external_id=""),
+                name="invitation_external_id_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["survey", "email"], condition=~Q(email=""), name="invitation_email_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.external_id or self.email or self.token[:8]
+
+    def path(self) -> str:
+        return reverse("surveys:invitation", args=[self.token])
+
+    @property
+    def respondent_id(self) -> str:
+        return self.external_id or self.email or f"inv-{self.pk}"
+
+
+class ResponseStatus(models.TextChoices):
+    IN_PROGRESS = "in_progress", "In progress"
+    COMPLETED = "completed", "Completed"
+    SCREENED_OUT = "screened_out", "Screened out"
+
+
+class ResponseSource(models.TextChoices):
+    WEB = "web", "Web survey"
+    API = "api", "API"
+    IMPORT = "import", "Imported file"
+
+
+class Flag(models.TextChoices):
+    SPEEDER = "speeder", "Speeder: under a third of the median time"
+    STRAIGHT_LINER = "straight_liner", "Straight-liner: the same answer to every rating"
+    ATTENTION = "attention", "Failed the attention check"
+
+
+class ResponseQuerySet(models.QuerySet):
+    def for_user(self, user) -> ResponseQuerySet:
+        if not user.is_authenticated:
+            return self.none()
+        return self.filter(survey__workspace__memberships__user=user)
+
+    def completed(self) -> ResponseQuerySet:
+        return self.filter(status=ResponseStatus.COMPLETED)
+
+    def analysable(self) -> ResponseQuerySet:
+        """Completed responses that analysis uses: unflagged, or flagged but included by hand."""
+        return self.completed().filter(
+            Q(include_override=True) | (Q(include_override__isnull=True) & Q(flags=[]))
+        )
+
+    def counts(self) -> dict[str, int]:
+        return self.aggregate(
+            started=Count("id"),
+            completed=Count("id", filter=Q(status=ResponseStatus.COMPLETED)),
+            screened_out=Count("id", filter=Q(status=ResponseStatus.SCREENED_OUT)),
+            in_progress=Count("id", filter=Q(status=ResponseStatus.IN_PROGRESS)),
+            flagged=Count("id", filter=Q(status=ResponseStatus.COMPLETED) & ~Q(flags=[])),
+        )
+
+
+class Response(models.Model):
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="responses")
+    version = models.ForeignKey(SurveyVersion, on_delete=models.PROTECT, related_name="responses")
+    # One response per invitation, enforced by the database (not check-then-insert).
+    invitation = models.OneToOneField(
+        Invitation, null=True, blank=True, on_delete=models.SET_NULL, related_name="response"
+    )
+    # NULL, not "", for "none": the unique constraints below only apply to keys that exist.
+    browser_key = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
+    idempotency_key = models.CharField(max_length=200, null=True, blank=True)  # noqa: DJ001
+    respondent_id = models.CharField(max_length=200)
+    source = models.CharField(
+        max_length=8, choices=ResponseSource.choices, default=ResponseSource.WEB
+    )
+    status = models.CharField(
+        max_length=16, choices=ResponseStatus.choices, default=ResponseStatus.IN_PROGRESS
+    )
+    page = models.PositiveIntegerField(default=0, help_text="Index of the next page to answer.")
+    ratings = models.BinaryField(default=b"", help_text="Packed ratings: see surveys/ratings.py.")
+    shown_order = models.JSONField(default=dict, blank=True)
+    profile = models.JSONField(default=dict, blank=True)
+    current_solution = models.CharField(max_length=200, blank=True)
+    nps = models.PositiveSmallIntegerField(null=True, blank=True)
+    ces = models.PositiveSmallIntegerField(null=True, blank=True)
+    attention_passed = models.BooleanField(null=True, blank=True)
+    flags = models.JSONField(default=list, blank=True)
+    include_override = models.BooleanField(
+        null=True, blank=True, help_text="The researcher's decision; empty = follow the flags."
+    )
+    page_seconds = models.JSONField(default=dict, blank=True)
+    started_at = models.DateTimeField(default=timezone.now)
+    page_started_at = models.DateTimeField(default=timezone.now)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    duration_seconds = models.FloatField(null=True, blank=True)
+
+    objects = ResponseQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["survey", "respondent_id"], name="respondent_id_unique_in_survey"
+            ),
+            models.UniqueConstraint(
+                fields=["survey", "browser_key"],
+                condition=Q(browser_key__isnull=False),
+                name="one_response_per_browser",
+            ),
+            models.UniqueConstraint(
+                fields=["survey", "idempotency_key"],
+                condition=Q(idempotency_key__isnull=False),
+                name="one_response_per_idempotency_key",
+            ),
+        ]
+        indexes = [models.Index(fields=["survey", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.respondent_id} ({self.get_status_display()})"
+
+    @property
+    def included(self) -> bool:
+        if self.include_override is not None:
+            return self.include_override
+        return not self.flags
+
+
+# A dispatched entry still unprocessed after this long is assumed lost and dispatched again
+# (processing is idempotent, so a duplicate costs nothing).
+OUTBOX_REDISPATCH_AFTER = timedelta(minutes=10)
+
+
+class OutboxQuerySet(models.QuerySet):
+    def pending(self, now=None) -> OutboxQuerySet:
+        """Entries never dispatched, or dispatched long ago and still not processed."""
+        stale = (now or timezone.now()) - OUTBOX_REDISPATCH_AFTER
+        return (
+            self.filter(processed_at=None)
+            .filter(Q(dispatched_at=None) | Q(dispatched_at__lt=stale))
+            .order_by("id")
+        )
+
+
+class Outbox(models.Model):
+    """Background work requested inside a transaction, dispatched after commit.
+
+    A row is written with the data that needs the work, so a broker that is down at that moment
+    loses nothing: pending rows are dispatched again later."""
+
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=40)
+    created_at = models.DateTimeField(auto_now_add=True)
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=500, blank=True)
+
+    objects = OutboxQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["processed_at", "id"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} for survey {self.survey_id}"

@@ -19,6 +19,12 @@ OUTCOMES = [
 ]
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # Fixture users get passwords; the production hasher would dominate the suite's run time.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def workspace(db):
     return WorkspaceFactory(name="Acme")

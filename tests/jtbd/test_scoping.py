@@ -17,10 +17,11 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from rest_framework.test import APIClient
 
 from jtbd.models import DesiredOutcome, Job, JobStep
-from tests.factories import JobFactory, add_outcomes
-from workspaces.models import Membership, Workspace
+from tests.factories import JobFactory, MembershipFactory, add_outcomes
+from workspaces.models import Membership, Role, Workspace
 
 pytestmark = pytest.mark.django_db
+
 
 MISSING_PK = 987_654_321
 HIJACK = "Minimize the time it takes to hijack another workspace's catalogue"
@@ -100,25 +101,13 @@ def catalogue_routes() -> list[Route]:
 PAGE_ROUTES = [r for r in catalogue_routes() if not r.is_api]
 API_ROUTES = [r for r in catalogue_routes() if r.is_api]
 VIEWSET_ACTIONS = {"list", "create", "retrieve", "update", "partial_update", "destroy"}
-FORMAT_SUFFIX_BUG = (
-    "bug: custom @action methods (export_json, export_csv, import_csv, reorder_steps, move, "
-    "approve) take no `format` argument, so their router URLs with a format suffix "
-    "(e.g. /api/outcomes/1/move.json) raise TypeError -> 500"
-)
 
 
 def _api_params() -> list:
-    """API routes as test params; format-suffixed custom actions are a known bug (500)."""
-    params = []
-    for r in API_ROUTES:
-        custom = set(getattr(r.callback, "actions", {}).values()) - VIEWSET_ACTIONS
-        marks = (
-            [pytest.mark.xfail(strict=True, reason=FORMAT_SUFFIX_BUG)]
-            if "format" in r.params and custom
-            else []
-        )
-        params.append(pytest.param(r, marks=marks, id=str(r)))
-    return params
+    """API routes as test params, format-suffixed variants included."""
+    return [pytest.param(r, id=str(r)) for r in API_ROUTES]
+
+
 TARGETS = {"jobs": "job", "steps": "step", "outcomes": "outcome", "workspaces": "workspace"}
 
 
@@ -170,7 +159,9 @@ def snapshot() -> tuple:
     """Every catalogue row and membership of every workspace."""
     return (
         list(Workspace.objects.order_by("pk").values_list("pk", "name", "solution_words")),
-        list(Membership.objects.order_by("pk").values_list("pk", "workspace_id", "user_id", "role")),
+        list(
+            Membership.objects.order_by("pk").values_list("pk", "workspace_id", "user_id", "role")
+        ),
         list(
             Job.objects.order_by("pk").values_list(
                 "pk", "workspace_id", "statement", "executor", "kind", "parent_id", "notes"
@@ -426,8 +417,11 @@ def test_anonymous_users_are_sent_to_login_from_every_page(client, victim):
 def test_anonymous_users_get_401_or_403_from_every_api_route(victim):
     api = APIClient()
     before = snapshot()
-    routes = [r for r in all_routes() if r.route.startswith("api/") and r.name not in
-              ("api-root", "schema", "api-docs")]
+    routes = [
+        r
+        for r in all_routes()
+        if r.route.startswith("api/") and r.name not in ("api-root", "schema", "api-docs")
+    ]
     assert len(routes) >= 15
     checked = 0
     for route in routes:
@@ -506,10 +500,7 @@ def test_viewer_gets_403_from_every_api_write_and_can_read(route, viewer, own):
     for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
         body = None if method in ("GET", "DELETE") else _api_body(own)
         response = getattr(api, method.lower())(url, body, format="json")
-        if method not in route.api_methods():
-            expected = 405
-        else:
-            expected = 200 if method == "GET" else 403
+        expected = {"GET": 200}.get(method, 403) if method in route.api_methods() else 405
         assert response.status_code == expected, (method, url, response.content[:200])
     assert snapshot() == before
 
@@ -558,9 +549,38 @@ def test_viewer_can_read_through_the_api(viewer, own, api_as):
     csv_response = api.get(f"/api/jobs/{job.pk}/export/csv/")
     assert csv_response.status_code == 200
     assert own["outcome"].code in csv_response.content.decode()
-    check = api.post(
-        "/api/statement-check/", {"statement": HIJACK, "job": job.pk}, format="json"
-    )
+    check = api.post("/api/statement-check/", {"statement": HIJACK, "job": job.pk}, format="json")
     assert check.status_code == 200
     workspaces = api.get("/api/workspaces/").json()["results"]
     assert [(w["id"], w["role"]) for w in workspaces] == [(own["workspace"].pk, "viewer")]
+
+
+def test_a_researcher_elsewhere_who_only_views_this_workspace_cannot_write_here(
+    api_as, viewer, own, other_workspace
+):
+    """Write rights are per workspace: being a researcher in A gives none in B."""
+    MembershipFactory(workspace=other_workspace, user=viewer, role=Role.RESEARCHER)
+    mine = JobFactory(workspace=other_workspace, statement="My own job elsewhere")
+    my_outcome = add_outcomes(mine, ["Minimize the number of handovers that lose context"])[0]
+    api = api_as(viewer)
+    before = snapshot()
+    job = own["job"]
+    for url, body in (
+        (
+            "/api/jobs/",
+            {
+                "workspace": own["workspace"].pk,
+                "statement": "Run a retrospective",
+                "executor": "Lead",
+                "kind": "related",
+            },
+        ),
+        ("/api/steps/", {"job": job.pk, "stage": "define", "title": "New step"}),
+        ("/api/outcomes/", {"step": own["step"].pk, "statement": HIJACK}),
+    ):
+        assert api.post(url, body, format="json").status_code == 403, url
+    moved = api.patch(f"/api/outcomes/{my_outcome.pk}/", {"step": own["step"].pk}, format="json")
+    assert moved.status_code == 400
+    parent = api.patch(f"/api/jobs/{mine.pk}/", {"parent": job.pk}, format="json")
+    assert parent.status_code == 400
+    assert snapshot() == before

@@ -69,4 +69,5 @@ class Command(BaseCommand):
                 )
                 outcome.set_statement(statement)
                 outcome.save()
+        job.remember_outcome_codes()
         return job

@@ -1,0 +1,262 @@
+"""Write workflows of surveys: publishing, answering, importing side effects."""
+
+from __future__ import annotations
+
+import logging
+import random
+import secrets
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from surveys import flow, ratings
+from surveys.models import (
+    Flag,
+    Invitation,
+    Outbox,
+    Response,
+    ResponseSource,
+    ResponseStatus,
+    Survey,
+    SurveyOutcome,
+    SurveyStatus,
+    SurveyVersion,
+)
+from surveys.quality import speeders, straight_lined
+
+log = logging.getLogger(__name__)
+
+
+@transaction.atomic
+def create_survey(*, workspace, job, title: str, outcomes=None) -> Survey:
+    """A draft survey over the job's approved outcomes (or the given ones)."""
+    if job.workspace_id != workspace.id:
+        raise ValidationError({"job": "The job belongs to another workspace."})
+    survey = Survey.objects.create(workspace=workspace, job=job, title=title.strip())
+    chosen = outcomes if outcomes is not None else job.outcomes.approved()
+    set_outcomes(survey=survey, outcomes=chosen)
+    return survey
+
+
+@transaction.atomic
+def set_outcomes(*, survey: Survey, outcomes) -> None:
+    outcomes = list(outcomes)
+    if any(o.job_id != survey.job_id for o in outcomes):
+        raise ValidationError({"outcomes": "Every outcome must belong to the survey's job."})
+    SurveyOutcome.objects.filter(survey=survey).delete()
+    SurveyOutcome.objects.bulk_create(
+        SurveyOutcome(survey=survey, outcome=o, order=i) for i, o in enumerate(outcomes, start=1)
+    )
+
+
+@transaction.atomic
+def publish_survey(*, survey: Survey, by=None) -> SurveyVersion:
+    """Freeze what respondents will see. Unchanged content keeps the current version."""
+    survey = Survey.objects.select_for_update().get(pk=survey.pk)
+    content = survey.snapshot()
+    if not content["outcome_codes"]:
+        raise ValidationError("Choose at least one outcome before publishing.")
+    for name in ("importance_labels", "satisfaction_labels"):
+        labels = content[name]
+        if len(labels) != 5 or not all(isinstance(x, str) and x.strip() for x in labels):
+            raise ValidationError({name: "Give five non-empty scale labels."})
+    digest = SurveyVersion.hash_content(content)
+    current = survey.current_version
+    if current is None or current.content_hash != digest:
+        number = (current.number if current else 0) + 1
+        current = SurveyVersion.objects.create(
+            survey=survey, number=number, content=content, content_hash=digest, published_by=by
+        )
+        survey.current_version = current
+    if survey.status == SurveyStatus.DRAFT:
+        survey.status = SurveyStatus.OPEN
+    survey.save(update_fields=["current_version", "status", "updated_at"])
+    return current
+
+
+def _new_response(survey: Survey, **identity) -> Response:
+    version = survey.current_version
+    pages = flow.build_pages(version.content)
+    rng = random.Random(secrets.randbits(64))
+    codes = version.outcome_codes
+    return Response(
+        survey=survey,
+        version=version,
+        source=ResponseSource.WEB,
+        shown_order=flow.shuffled_orders(pages, rng),
+        ratings=ratings.encode([None] * len(codes), [None] * len(codes)),
+        **identity,
+    )
+
+
+def response_for_invitation(invitation: Invitation) -> Response:
+    """The invitation's response, created on first visit; a concurrent first visit gets the
+    same row (the unique constraint decides, not a check before the insert)."""
+    existing = Response.objects.filter(invitation=invitation).first()
+    if existing:
+        return existing
+    response = _new_response(
+        invitation.survey, invitation=invitation, respondent_id=invitation.respondent_id
+    )
+    try:
+        with transaction.atomic():
+            response.save()
+    except IntegrityError:
+        return Response.objects.get(invitation=invitation)
+    return response
+
+
+def response_for_browser(survey: Survey, browser_key: str | None) -> Response:
+    """The browser's response to the public link, created on first start."""
+    if browser_key:
+        existing = Response.objects.filter(survey=survey, browser_key=browser_key).first()
+        if existing:
+            return existing
+    key = secrets.token_urlsafe(24)
+    response = _new_response(survey, browser_key=key, respondent_id=f"web-{key[:12]}")
+    response.save()
+    return response
+
+
+@dataclass
+class PageResult:
+    response: Response
+    problems: list[flow.Problem]
+    answers: flow.PageAnswers | None = None
+
+
+def _apply(response: Response, answers: flow.PageAnswers) -> list[str]:
+    fields = []
+    if answers.ratings:
+        codes = response.version.outcome_codes
+        current = ratings.decode_answers(response.ratings, codes)
+        current.update(answers.ratings)
+        response.ratings = ratings.encode_answers(codes, current)
+        fields.append("ratings")
+    if answers.profile:
+        response.profile = {**response.profile, **answers.profile}
+        fields.append("profile")
+    for name in ("current_solution", "nps", "ces", "attention_passed"):
+        value = getattr(answers, name)
+        if value is not None:
+            setattr(response, name, value)
+            fields.append(name)
+    return fields
+
+
+@transaction.atomic
+def submit_page(*, response_id: int, page_index: int, data, now=None) -> PageResult:
+    """Save one page. The row is locked, so a page submitted twice at once is saved once; a
+    stale or repeated submit of an earlier page changes nothing and shows the current page."""
+    now = now or timezone.now()
+    response = Response.objects.select_for_update().select_related("version").get(pk=response_id)
+    if response.status != ResponseStatus.IN_PROGRESS or page_index != response.page:
+        return PageResult(response, [])
+    content = response.version.content
+    pages = flow.build_pages(content)
+    page = pages[page_index]
+    answers, problems = flow.read_page(page, content, data)
+    if problems:
+        return PageResult(response, problems, answers)
+    fields = _apply(response, answers)
+    response.page_seconds = {
+        **response.page_seconds,
+        page.key: round((now - response.page_started_at).total_seconds(), 3),
+    }
+    response.page_started_at = now
+    fields += ["page_seconds", "page_started_at", "page", "status"]
+    if answers.screened_out:
+        response.status = ResponseStatus.SCREENED_OUT
+        response.completed_at = now
+        fields.append("completed_at")
+    else:
+        response.page = page_index + 1
+        if response.page >= len(pages):
+            fields += _complete(response, pages, now)
+    response.save(update_fields=fields)
+    if response.status == ResponseStatus.COMPLETED:
+        request_background(survey_id=response.survey_id, kind="response_completed")
+    return PageResult(response, [])
+
+
+def _complete(response: Response, pages: list[flow.Page], now) -> list[str]:
+    response.status = ResponseStatus.COMPLETED
+    response.completed_at = now
+    response.duration_seconds = (now - response.started_at).total_seconds()
+    response.flags = own_flags(response, pages)
+    return ["completed_at", "duration_seconds", "flags"]
+
+
+def own_flags(response: Response, pages: list[flow.Page] | None = None) -> list[str]:
+    """Flags that depend on this response alone; speeders are set survey-wide afterwards."""
+    codes = response.version.outcome_codes
+    imp, sat = ratings.decode(response.ratings, len(codes))
+    pages = pages if pages is not None else flow.build_pages(response.version.content)
+    index = {c: i for i, c in enumerate(codes)}
+    columns = [[index[c] for c in p.outcome_codes] for p in pages if p.kind == "outcomes"]
+    flags = []
+    if straight_lined(imp, sat, columns):
+        flags.append(Flag.STRAIGHT_LINER.value)
+    if response.attention_passed is False:
+        flags.append(Flag.ATTENTION.value)
+    return flags
+
+
+@transaction.atomic
+def refresh_speeders(*, survey_id: int) -> int:
+    """Re-mark speeders against the survey's current median duration; returns how many."""
+    rows = list(
+        Response.objects.select_for_update()
+        .filter(survey_id=survey_id, status=ResponseStatus.COMPLETED)
+        .exclude(duration_seconds=None)
+        .exclude(source=ResponseSource.IMPORT)
+        .only("id", "flags", "duration_seconds")
+    )
+    fast = speeders({r.id: r.duration_seconds for r in rows})
+    changed = []
+    for r in rows:
+        has = Flag.SPEEDER.value in r.flags
+        if (r.id in fast) != has:
+            others = [f for f in r.flags if f != Flag.SPEEDER.value]
+            r.flags = [*others, Flag.SPEEDER.value] if r.id in fast else others
+            changed.append(r)
+    Response.objects.bulk_update(changed, ["flags"])
+    return len(fast)
+
+
+def set_inclusion(*, response: Response, include: bool | None) -> None:
+    response.include_override = include
+    response.save(update_fields=["include_override"])
+
+
+def request_background(*, survey_id: int, kind: str) -> None:
+    """Record a request for background work in this transaction; dispatch it after commit.
+
+    The respondent's answers are committed whatever happens to the broker: a failed dispatch
+    leaves the request pending and `dispatch_pending` (run by the worker's beat and by the
+    `dispatch_pending` command) sends it later."""
+    entry = Outbox.objects.create(survey_id=survey_id, kind=kind)
+    transaction.on_commit(lambda: dispatch(entry.pk))
+
+
+def dispatch(entry_id: int) -> bool:
+    """Send one outbox entry to the broker; never raises (the caller may be a respondent)."""
+    from surveys.tasks import process_outbox_entry
+
+    try:
+        process_outbox_entry.delay(entry_id)
+    except Exception as exc:  # broker down, connection refused, timeouts: all the same here
+        log.warning("Background request %s not dispatched yet: %s", entry_id, exc)
+        Outbox.objects.filter(pk=entry_id).update(last_error=str(exc)[:500])
+        return False
+    Outbox.objects.filter(pk=entry_id, dispatched_at=None).update(dispatched_at=timezone.now())
+    return True
+
+
+def dispatch_pending(limit: int = 500) -> int:
+    sent = 0
+    for entry_id in Outbox.objects.pending().values_list("id", flat=True)[:limit]:
+        sent += dispatch(entry_id)
+    return sent

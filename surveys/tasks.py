@@ -1,0 +1,33 @@
+"""Celery tasks of surveys: thin adapters that take ids and call services."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from surveys import services
+from surveys.models import Outbox
+
+HANDLERS = {
+    "response_completed": lambda survey_id: services.refresh_speeders(survey_id=survey_id),
+}
+
+
+@shared_task(acks_late=True, soft_time_limit=120, time_limit=150)
+def process_outbox_entry(entry_id: int) -> None:
+    """Handle one outbox entry once; a second delivery of a processed entry does nothing."""
+    with transaction.atomic():
+        entry = Outbox.objects.select_for_update().filter(pk=entry_id, processed_at=None).first()
+        if entry is None:
+            return
+        Outbox.objects.filter(pk=entry_id).update(attempts=F("attempts") + 1)
+        HANDLERS[entry.kind](entry.survey_id)
+        Outbox.objects.filter(pk=entry_id).update(processed_at=timezone.now(), last_error="")
+
+
+@shared_task
+def dispatch_pending_outbox() -> int:
+    """Periodic catch-up: dispatch requests whose first dispatch failed (e.g. Redis was down)."""
+    return services.dispatch_pending()

@@ -1,0 +1,355 @@
+"""Researcher pages for surveys: authoring, distribution, fieldwork, responses and imports."""
+
+from __future__ import annotations
+
+import csv
+import io
+import statistics
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from jtbd.models import DesiredOutcome
+from surveys import flow, services
+from surveys.forms import (
+    InvitationsForm,
+    QuestionForm,
+    ResponseImportForm,
+    SurveyCreateForm,
+    SurveySettingsForm,
+)
+from surveys.importing import ImportOptions, ResponseImportError, import_responses
+from surveys.invitations import add_invitations, parse_people
+from surveys.models import Flag, Question, Response, ResponseStatus, Survey
+from workspaces.access import current_membership
+
+
+def _survey_for(request: HttpRequest, pk: int, *, write: bool = False) -> Survey:
+    survey = get_object_or_404(
+        Survey.objects.for_user(request.user).select_related("workspace", "job", "current_version"),
+        pk=pk,
+    )
+    if write and not survey.workspace.can_write(request.user):
+        raise PermissionDenied("Viewers can read but cannot change surveys.")
+    return survey
+
+
+@login_required
+def survey_list(request: HttpRequest) -> HttpResponse:
+    membership = current_membership(request)
+    if membership is None:
+        return render(request, "jtbd/no_workspace.html")
+    surveys = (
+        Survey.objects.filter(workspace=membership.workspace)
+        .select_related("job")
+        .annotate(n_responses=Count("responses"))
+    )
+    return render(request, "surveys/survey_list.html", {"surveys": surveys})
+
+
+@login_required
+def survey_create(request: HttpRequest) -> HttpResponse:
+    membership = current_membership(request)
+    if membership is None or not membership.can_write:
+        raise PermissionDenied("Only owners and researchers can create surveys.")
+    initial = {"job": request.GET.get("job")}
+    form = SurveyCreateForm(request.POST or None, workspace=membership.workspace, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        survey = services.create_survey(
+            workspace=membership.workspace,
+            job=form.cleaned_data["job"],
+            title=form.cleaned_data["title"],
+        )
+        messages.success(
+            request, f"Survey created over {survey.outcomes.count()} approved outcomes."
+        )
+        return redirect(survey)
+    return render(request, "surveys/survey_create.html", {"form": form})
+
+
+@login_required
+def survey_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    survey = _survey_for(request, pk)
+    outcomes = list(survey.ordered_outcomes())
+    questions = list(survey.questions.all())
+    changed = bool(
+        survey.current_version
+        and survey.current_version.content_hash
+        != survey.current_version.hash_content(survey.snapshot())
+    )
+    context = {
+        "survey": survey,
+        "outcomes": outcomes,
+        "questions": questions,
+        "versions": survey.versions.order_by("-number"),
+        "counts": survey.responses.counts(),
+        "invited": survey.invitations.count(),
+        "changed_since_publish": changed,
+        "public_url": request.build_absolute_uri(survey.public_path()),
+        "can_write": survey.workspace.can_write(request.user),
+    }
+    return render(request, "surveys/survey_detail.html", context)
+
+
+@login_required
+def survey_settings(request: HttpRequest, pk: int) -> HttpResponse:
+    survey = _survey_for(request, pk, write=True)
+    form = SurveySettingsForm(request.POST or None, instance=survey)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, "Settings saved. Publish to show them to new respondents.")
+        return redirect(survey)
+    return render(request, "surveys/survey_settings.html", {"survey": survey, "form": form})
+
+
+@login_required
+def survey_outcomes(request: HttpRequest, pk: int) -> HttpResponse:
+    survey = _survey_for(request, pk, write=True)
+    outcomes = DesiredOutcome.objects.filter(job=survey.job).select_related("step")
+    outcomes = outcomes.order_by("step__order", "order", "id")
+    chosen = set(survey.outcomes.values_list("id", flat=True))
+    if request.method == "POST":
+        ids = {int(v) for v in request.POST.getlist("outcome") if v.isdigit()}
+        picked = [o for o in outcomes if o.id in ids]
+        if not picked:
+            messages.error(request, "Choose at least one outcome.")
+        else:
+            services.set_outcomes(survey=survey, outcomes=picked)
+            messages.success(request, f"{len(picked)} outcomes chosen.")
+            return redirect(survey)
+    return render(
+        request,
+        "surveys/survey_outcomes.html",
+        {"survey": survey, "outcomes": outcomes, "chosen": chosen},
+    )
+
+
+@login_required
+def question_edit(request: HttpRequest, pk: int, question_pk: int | None = None) -> HttpResponse:
+    survey = _survey_for(request, pk, write=True)
+    question = get_object_or_404(Question, pk=question_pk, survey=survey) if question_pk else None
+    form = QuestionForm(request.POST or None, instance=question, survey=survey)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, "Question saved.")
+        return redirect(survey)
+    return render(
+        request,
+        "surveys/question_form.html",
+        {"survey": survey, "form": form, "question": question},
+    )
+
+
+@login_required
+@require_POST
+def question_delete(request: HttpRequest, pk: int, question_pk: int) -> HttpResponse:
+    survey = _survey_for(request, pk, write=True)
+    get_object_or_404(Question, pk=question_pk, survey=survey).delete()
+    messages.success(request, "Question deleted.")
+    return redirect(survey)
+
+
+@login_required
+@require_POST
+def survey_publish(request: HttpRequest, pk: int) -> HttpResponse:
+    survey = _survey_for(request, pk, write=True)
+    try:
+        version = services.publish_survey(survey=survey, by=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, f"Published version {version.number}; the survey is open.")
+    return redirect(survey)
+
+
+@login_required
+@require_POST
+def survey_close(request: HttpRequest, pk: int) -> HttpResponse:
+    survey = _survey_for(request, pk, write=True)
+    if request.POST.get("action") == "reopen":
+        if survey.current_version is None:
+            messages.error(request, "Publish the survey first.")
+        else:
+            survey.reopen()
+            messages.success(request, "The survey is open again.")
+    else:
+        survey.close()
+        messages.success(request, "The survey is closed: it accepts no more answers.")
+    return redirect(survey)
+
+
+@login_required
+def invitations(request: HttpRequest, pk: int) -> HttpResponse:
+    survey = _survey_for(request, pk)
+    form = InvitationsForm(request.POST or None, request.FILES or None)
+    if request.method == "POST":
+        if not survey.workspace.can_write(request.user):
+            raise PermissionDenied("Viewers cannot invite respondents.")
+        if form.is_valid():
+            upload = form.cleaned_data.get("file")
+            text = form.cleaned_data.get("people") or ""
+            if upload:
+                text += "\n" + upload.read().decode("utf-8-sig", errors="replace")
+            people, problems = parse_people(text)
+            if problems:
+                for problem in problems[:20]:
+                    form.add_error("people", problem)
+            elif not people:
+                form.add_error("people", "Give at least one id or e-mail address.")
+            else:
+                created, skipped = add_invitations(survey=survey, people=people)
+                messages.success(
+                    request, f"{created} invitation(s) created; {skipped} already invited."
+                )
+                return redirect("surveys:invitations", pk=survey.pk)
+    rows = survey.invitations.select_related("response").order_by("-id")[:500]
+    return render(
+        request,
+        "surveys/invitations.html",
+        {"survey": survey, "form": form, "rows": rows, "total": survey.invitations.count()},
+    )
+
+
+@login_required
+def invitations_csv(request: HttpRequest, pk: int) -> HttpResponse:
+    survey = _survey_for(request, pk)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(["external_id", "email", "link", "status"])
+    for inv in survey.invitations.select_related("response").order_by("id"):
+        response = getattr(inv, "response", None)
+        writer.writerow(
+            [
+                inv.external_id,
+                inv.email,
+                request.build_absolute_uri(inv.path()),
+                response.status if response else "not started",
+            ]
+        )
+    http = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
+    http["Content-Disposition"] = f'attachment; filename="survey-{survey.pk}-links.csv"'
+    return http
+
+
+def fieldwork_stats(survey: Survey) -> dict:
+    counts = survey.responses.counts()
+    durations = list(
+        survey.responses.completed()
+        .exclude(duration_seconds=None)
+        .values_list("duration_seconds", flat=True)
+    )
+    dropoff = []
+    if survey.current_version:
+        pages = flow.build_pages(survey.current_version.content)
+        stopped = dict(
+            survey.responses.filter(
+                status=ResponseStatus.IN_PROGRESS, version=survey.current_version
+            )
+            .values_list("page")
+            .annotate(n=Count("id"))
+            .values_list("page", "n")
+        )
+        dropoff = [
+            {"page": i + 1, "title": p.title, "stopped": stopped.get(i, 0)}
+            for i, p in enumerate(pages)
+        ]
+    target = survey.target_completes
+    started = counts["started"]
+    return {
+        "invited": survey.invitations.count(),
+        **counts,
+        "completion_rate": round(100 * counts["completed"] / started, 1) if started else None,
+        "median_minutes": round(statistics.median(durations) / 60, 1) if durations else None,
+        "target": target,
+        "target_percent": min(100, round(100 * counts["completed"] / target)) if target else None,
+        "dropoff": dropoff,
+        "status": survey.get_status_display(),
+        "accepting": survey.is_accepting(),
+    }
+
+
+@login_required
+def fieldwork(request: HttpRequest, pk: int) -> HttpResponse:
+    survey = _survey_for(request, pk)
+    stats = fieldwork_stats(survey)
+    if request.GET.get("format") == "json":
+        return JsonResponse(stats)
+    return render(request, "surveys/fieldwork.html", {"survey": survey, "stats": stats})
+
+
+@login_required
+def responses(request: HttpRequest, pk: int) -> HttpResponse:
+    survey = _survey_for(request, pk)
+    if request.method == "POST":
+        if not survey.workspace.can_write(request.user):
+            raise PermissionDenied("Viewers cannot change which responses are analysed.")
+        response = get_object_or_404(Response, pk=request.POST.get("response") or 0, survey=survey)
+        decision = {"include": True, "exclude": False, "auto": None}.get(
+            request.POST.get("decision")
+        )
+        services.set_inclusion(response=response, include=decision)
+        messages.success(request, f"Response {response.respondent_id} updated.")
+        return redirect(
+            reverse("surveys:responses", args=[survey.pk]) + "?" + request.GET.urlencode()
+        )
+    rows = survey.responses.exclude(status=ResponseStatus.IN_PROGRESS).order_by("-id")
+    if request.GET.get("flagged") == "1":
+        rows = rows.exclude(flags=[])
+    labels = dict(Flag.choices)
+    page = list(rows[:300])
+    for r in page:
+        r.flag_labels = [labels.get(f, f) for f in r.flags]
+    return render(
+        request,
+        "surveys/responses.html",
+        {
+            "survey": survey,
+            "rows": page,
+            "total": rows.count(),
+            "can_write": survey.workspace.can_write(request.user),
+        },
+    )
+
+
+@login_required
+def response_import(request: HttpRequest, pk: int) -> HttpResponse:
+    survey = _survey_for(request, pk, write=True)
+    form = ResponseImportForm(request.POST or None, request.FILES or None)
+    problems, total = None, 0
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        options = ImportOptions(
+            id_column=data["id_column"],
+            importance_pattern=data["importance_pattern"],
+            satisfaction_pattern=data["satisfaction_pattern"],
+            profile_columns=tuple(
+                c.strip() for c in data["profile_columns"].split(",") if c.strip()
+            ),
+        )
+        try:
+            result = import_responses(survey=survey, data=data["file"].read(), options=options)
+        except ResponseImportError as exc:
+            problems, total = exc.problems[:50], len(exc.problems)
+        else:
+            messages.success(request, f"Imported {result.created} responses.")
+            if result.ignored_columns:
+                messages.info(request, f"Ignored columns: {', '.join(result.ignored_columns)}")
+            return redirect(survey)
+    return render(
+        request,
+        "surveys/import.html",
+        {
+            "survey": survey,
+            "form": form,
+            "problems": problems,
+            "total": total,
+            "more": total - len(problems or []),
+        },
+        status=400 if problems else 200,
+    )

@@ -1,0 +1,85 @@
+"""Management commands of the catalogue."""
+
+from __future__ import annotations
+
+from io import StringIO
+
+import pytest
+from django.contrib.auth import authenticate, get_user_model
+from django.core.management import call_command
+
+from jtbd.demo_data import DEMO_JOB, DEMO_STEPS
+from jtbd.models import DesiredOutcome, Job, JobStep
+from jtbd.statements import check_statement
+from workspaces.models import Membership, Workspace
+
+pytestmark = pytest.mark.django_db
+
+
+def seed() -> str:
+    out = StringIO()
+    call_command("seed_demo", stdout=out)
+    return out.getvalue()
+
+
+def catalogue_rows() -> tuple:
+    return (
+        list(Workspace.objects.values_list("pk", "slug", "name", "solution_words")),
+        list(get_user_model().objects.order_by("pk").values_list("pk", "username", "password")),
+        list(Membership.objects.order_by("pk").values_list("workspace_id", "user_id", "role")),
+        list(Job.objects.order_by("pk").values_list("pk", "statement", "notes")),
+        list(JobStep.objects.order_by("pk").values_list("pk", "stage", "title", "order")),
+        list(
+            DesiredOutcome.objects.order_by("pk").values_list(
+                "pk", "step_id", "code", "statement", "status", "order"
+            )
+        ),
+    )
+
+
+def test_seed_demo_creates_the_demo_workspace_users_and_catalogue():
+    output = seed()
+    workspace = Workspace.objects.get()
+    assert workspace.slug == "demo"
+    assert workspace.solution_word_list() == ["Acme Hub", "Acme Academy"]
+    job = Job.objects.get()
+    assert (job.workspace, job.statement) == (workspace, DEMO_JOB["statement"])
+    assert JobStep.objects.count() == 8
+    assert DesiredOutcome.objects.count() == 48
+    assert sum(len(s["outcomes"]) for s in DEMO_STEPS) == 48
+    assert dict(Membership.objects.values_list("user__username", "role")) == {
+        "demo": "owner",
+        "researcher": "researcher",
+        "strategist": "viewer",
+    }
+    assert get_user_model().objects.count() == 3
+    assert authenticate(username="strategist", password="demo-password") is not None
+    assert f"job #{job.pk} with 8 steps and 48 outcomes" in output
+    # The demo catalogue is what the statement checker calls well formed, in step order.
+    assert list(job.steps.order_by("order").values_list("title", flat=True)) == [
+        s["title"] for s in DEMO_STEPS
+    ]
+    codes = list(job.outcomes.order_by("step__order", "order").values_list("code", flat=True))
+    assert codes == [f"O{n:03d}" for n in range(1, 49)]
+    assert set(job.outcomes.values_list("status", flat=True)) == {"approved"}
+    assert all(check_statement(o.statement).ok for o in job.outcomes.all())
+
+
+def test_seed_demo_twice_duplicates_nothing_and_keeps_edits():
+    seed()
+    outcome = DesiredOutcome.objects.get(code="O007")
+    outcome.set_statement("Minimize the time it takes to spot an idle licence")
+    outcome.save()
+    user = get_user_model().objects.get(username="demo")
+    user.set_password("changed-by-the-owner")
+    user.save()
+    before = catalogue_rows()
+    seed()
+    assert catalogue_rows() == before
+    assert (Job.objects.count(), JobStep.objects.count(), DesiredOutcome.objects.count()) == (
+        1,
+        8,
+        48,
+    )
+    assert get_user_model().objects.count() == 3
+    assert authenticate(username="demo", password="changed-by-the-owner") is not None
