@@ -459,8 +459,7 @@ def test_stage_choices_match_the_universal_map():
     assert [s for s, _, _ in UNIVERSAL_JOB_MAP] == list(Stage.values) == STAGES_IN_ORDER
 
 
-def test_a_deleted_outcomes_code_is_never_handed_out_again(api_as, researcher, job):
-    api = api_as(researcher)
+def test_a_deleted_outcomes_code_is_never_handed_out_again(api, job):
     step = job.steps.first()
     last = job.outcomes.order_by("-code").first()
     assert last.code == "O003"
