@@ -104,3 +104,33 @@ def assemble(
         importance=np.vstack(imp_parts) if imp_parts else np.zeros((0, width), np.uint8),
         satisfaction=np.vstack(sat_parts) if sat_parts else np.zeros((0, width), np.uint8),
     )
+
+
+def load_matrix(survey, *, codes: Sequence[str] | None = None, responses=None) -> RatingMatrix:
+    """Load a survey's completed responses as one matrix, versions joined by outcome code.
+
+    `responses` narrows the rows (default: the responses analysis uses, see
+    `ResponseQuerySet.analysable`); `codes` fixes the columns (default: the current version's
+    codes followed by any older version's codes no longer asked)."""
+    from surveys.models import Response
+
+    qs = responses if responses is not None else Response.objects.filter(survey=survey).analysable()
+    versions = {v.pk: v.outcome_codes for v in survey.versions.all()}
+    if codes is None:
+        ordered: list[str] = (
+            list(survey.current_version.outcome_codes) if survey.current_version else []
+        )
+        for version_codes in versions.values():
+            ordered += [c for c in version_codes if c not in ordered]
+        codes = ordered
+    groups = []
+    for version_id, version_codes in versions.items():
+        rows = list(
+            qs.filter(version_id=version_id)
+            .order_by("id")
+            .values_list("id", "respondent_id", "ratings")
+        )
+        if rows:
+            ids, rids, blobs = zip(*rows, strict=True)
+            groups.append((version_codes, ids, rids, blobs))
+    return assemble(codes, groups)

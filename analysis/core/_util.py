@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Sequence
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 Rows = NDArray[np.bool_] | NDArray[np.integer] | None
 Seed = int | np.random.Generator
 
-__all__ = ["Rows", "Seed", "as_ratings", "as_rng", "rating_pair", "select_rows"]
+__all__ = ["Rows", "Seed", "as_ratings", "as_rng", "quantiles", "rating_pair", "select_rows"]
 
 
 def as_rng(seed: Seed) -> np.random.Generator:
@@ -61,3 +64,10 @@ def select_rows(matrix: NDArray, rows: Rows) -> NDArray:
     if not np.issubdtype(idx.dtype, np.integer):
         raise ValueError("rows must be a boolean mask or an integer index array")
     return matrix[idx]
+
+
+def quantiles(reps: NDArray, q: Sequence[float]) -> NDArray[np.float64]:
+    """``nanquantile`` over axis 0 without the all-NaN warning (all-NaN columns give NaN)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanquantile(np.asarray(reps, dtype=np.float64), q, axis=0)

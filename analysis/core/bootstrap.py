@@ -44,7 +44,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from analysis.core._util import Rows, Seed, as_rng, rating_pair, select_rows
+from analysis.core._util import Rows, Seed, as_rng, quantiles, rating_pair, select_rows
 from analysis.core.scoring import RatingCounts, Scores, opportunity, scores_from_counts
 
 __all__ = [
@@ -105,16 +105,8 @@ def _percentile_bounds(
     reps: NDArray, confidence: float
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     alpha = 1.0 - confidence
-    with np.errstate(invalid="ignore"):
-        if np.isnan(reps).any():
-            import warnings
-
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)
-                q = np.nanquantile(reps, [alpha / 2, 1 - alpha / 2], axis=0)
-        else:
-            q = np.quantile(reps, [alpha / 2, 1 - alpha / 2], axis=0)
-    return q[0].astype(np.float64), q[1].astype(np.float64)
+    q = quantiles(reps, [alpha / 2, 1 - alpha / 2])
+    return q[0], q[1]
 
 
 def _intervals(i_reps: NDArray, s_reps: NDArray, o_reps: NDArray, confidence: float) -> Intervals:
@@ -288,12 +280,7 @@ def bootstrap_scores(
     in_top = (key >= kth) & ~np.isnan(o_reps)
     ranks = _ranks(o_reps)
     alpha = 1.0 - confidence
-    with np.errstate(invalid="ignore"):
-        import warnings
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            rq = np.nanquantile(ranks, [alpha / 2, 0.5, 1 - alpha / 2], axis=0)
+    rq = quantiles(ranks, [alpha / 2, 0.5, 1 - alpha / 2])
     return BootstrapResult(
         scores=scores,
         intervals=_intervals(i_reps, s_reps, o_reps, confidence),
