@@ -100,6 +100,31 @@ def ensure_chromium() -> bool:
     return CHROMIUM.exists()
 
 
+def ensure_axe() -> None:
+    """axe-core (from npm) is injected into pages by the accessibility tests."""
+    if (ROOT / "node_modules" / "axe-core" / "axe.min.js").exists():
+        return
+    npm = shutil.which("npm")
+    if npm is None:
+        if os.geteuid() == 0 and shutil.which("apt-get"):
+            say("Installing Debian's npm for axe-core")
+            run(
+                "apt-get",
+                "install",
+                "-y",
+                "-qq",
+                "--no-install-recommends",
+                "npm",
+                env=base_env(DEBIAN_FRONTEND="noninteractive"),
+            )
+            npm = shutil.which("npm")
+        if npm is None:
+            say("npm is missing: the accessibility checks will fail")
+            return
+    say("Installing axe-core from npm for the accessibility checks")
+    run(npm, "ci", "--no-audit", "--no-fund", "--silent")
+
+
 def postgres_reachable(url: str) -> bool:
     parsed = urlparse(url)
     try:
@@ -112,6 +137,7 @@ def postgres_reachable(url: str) -> bool:
 def test() -> None:
     ensure_venv("dev")
     ensure_chromium()
+    ensure_axe()
     say("ruff")
     run(PY, "-m", "ruff", "check", ".")
     run(PY, "-m", "ruff", "format", "--check", ".")

@@ -99,6 +99,7 @@ class ParsedFile:
     satisfaction: np.ndarray
     profile: dict[str, list[str]]  # column -> one value per respondent
     ignored_columns: list[str] = field(default_factory=list)
+    row_numbers: list[int] = field(default_factory=list)  # each respondent's row in the file
 
 
 @dataclass
@@ -181,14 +182,8 @@ def parse_wide_csv(
             sat_cols[m.group("code")] = i
         else:
             ignored.append(name)
-    codes = [c for c in imp_cols if c in sat_cols]
-    for code in imp_cols.keys() - sat_cols.keys():
-        problems.append(
-            CellProblem(1, header[imp_cols[code]], "", "no matching satisfaction column")
-        )
-    for code in sat_cols.keys() - imp_cols.keys():
-        problems.append(CellProblem(1, header[sat_cols[code]], "", "no matching importance column"))
-    for code in codes:
+    codes = []
+    for code in (c for c in imp_cols if c in sat_cols):
         if not OUTCOME_CODE_RE.match(code):
             problems.append(
                 CellProblem(1, header[imp_cols[code]], code, "not a valid outcome code")
@@ -197,16 +192,25 @@ def parse_wide_csv(
             problems.append(
                 CellProblem(1, header[imp_cols[code]], code, "unknown outcome code for this survey")
             )
-    if not codes:
+        else:
+            codes.append(code)
+    for code in imp_cols.keys() - sat_cols.keys():
+        problems.append(
+            CellProblem(1, header[imp_cols[code]], "", "no matching satisfaction column")
+        )
+    for code in sat_cols.keys() - imp_cols.keys():
+        problems.append(CellProblem(1, header[sat_cols[code]], "", "no matching importance column"))
+    if not imp_cols and not sat_cols:
         problems.append(CellProblem(1, "", "", "no rating columns match the patterns"))
-    if problems:
-        raise ResponseImportError(problems)
+    # Header problems do not stop here: the rows are still checked, so one report lists all.
 
-    id_index = header.index(options.id_column)
+    id_index = header.index(options.id_column) if options.id_column in header else None
     rating_index = [imp_cols[c] for c in codes] + [sat_cols[c] for c in codes]
-    profile_index = [header.index(c) for c in options.profile_columns]
+    profile_present = [c for c in options.profile_columns if c in header]
+    profile_index = [header.index(c) for c in profile_present]
     width = len(header)
     ids: list[str] = []
+    row_numbers: list[int] = []
     cells: list[list[str]] = []
     profile_rows: list[list[str]] = []
     seen: dict[str, int] = {}
@@ -219,7 +223,8 @@ def parse_wide_csv(
                     CellProblem(row_number, "", "", f"has {len(row)} cells, the header has {width}")
                 )
                 row = (row + [""] * width)[:width]
-            rid = row[id_index].strip()
+            rid = row[id_index].strip() if id_index is not None else f"row-{row_number}"
+            row_numbers.append(row_number)
             if not rid:
                 problems.append(CellProblem(row_number, options.id_column, "", "the id is empty"))
             elif rid in seen:
@@ -246,34 +251,36 @@ def parse_wide_csv(
         map(_RATING.get, chain.from_iterable(cells), repeat(_BAD)), dtype=np.uint8, count=n * 2 * k
     ).reshape(n, 2 * k)
     bad_rows, bad_cols = np.nonzero(flat == _BAD)
-    # Rows were appended in file order; map back to file row numbers for the report.
-    row_numbers = _file_row_numbers(text, n) if bad_rows.size else []
     rating_names = [header[i] for i in rating_index]
     for r, c in zip(bad_rows.tolist(), bad_cols.tolist(), strict=True):
-        problems.append(
-            CellProblem(row_numbers[r], rating_names[c], cells[r][c], "must be 1–5 or blank")
-        )
+        value = _lenient_rating(cells[r][c])
+        if value is None:
+            problems.append(
+                CellProblem(row_numbers[r], rating_names[c], cells[r][c], "must be 1–5 or blank")
+            )
+        else:
+            flat[r, c] = value
     if n == 0:
         problems.append(CellProblem(0, "", "", "the file has no respondent rows"))
     if problems:
         problems.sort(key=lambda p: (p.row, p.column))
         raise ResponseImportError(problems)
-    profile = {
-        column: [row[j] for row in profile_rows] for j, column in enumerate(options.profile_columns)
-    }
-    return ParsedFile(ids, codes, flat[:, :k].copy(), flat[:, k:].copy(), profile, ignored)
+    profile = {column: [row[j] for row in profile_rows] for j, column in enumerate(profile_present)}
+    return ParsedFile(
+        ids, codes, flat[:, :k].copy(), flat[:, k:].copy(), profile, ignored, row_numbers
+    )
 
 
-def _file_row_numbers(text: str, n: int) -> list[int]:
-    """File row number of each data row, skipping blank lines as the parser does."""
-    numbers = []
-    reader = csv.reader(io.StringIO(text, newline=""))
-    next(reader)
-    for row_number, row in enumerate(reader, start=2):
-        if not row or (len(row) == 1 and not row[0].strip()):
-            continue
-        numbers.append(row_number)
-    return numbers[:n]
+def _lenient_rating(text: str) -> int | None:
+    """Ratings written with extra spaces or as "4.00" are still ratings; nothing else is."""
+    stripped = text.strip()
+    if stripped == "":
+        return 0
+    try:
+        number = float(stripped)
+    except ValueError:
+        return None
+    return int(number) if number.is_integer() and 1 <= number <= 5 else None
 
 
 def _profile_key(column: str) -> str:
@@ -371,6 +378,8 @@ def import_study(
 @transaction.atomic
 def import_responses(*, survey: Survey, data: bytes | str, options: ImportOptions) -> ImportResult:
     """Add the file's responses to an existing, published survey."""
+    # Lock the survey: a second import of the same file waits, then finds the ids taken.
+    survey = Survey.objects.select_for_update().select_related("current_version").get(pk=survey.pk)
     version = survey.current_version
     if version is None:
         raise ResponseImportError([CellProblem(0, "", "", "publish the survey before importing")])

@@ -9,6 +9,8 @@ from django.db import transaction
 from surveys.models import Invitation, Survey
 
 MAX_PER_REQUEST = 100_000
+# A first line that is one of these is a column header, not a person.
+HEADER_WORDS = {"email", "e-mail", "external_id", "id", "respondent_id"}
 
 
 def parse_people(text: str) -> tuple[list[tuple[str, str]], list[str]]:
@@ -16,7 +18,7 @@ def parse_people(text: str) -> tuple[list[tuple[str, str]], list[str]]:
     people, problems, seen = [], [], set()
     for number, line in enumerate(text.splitlines(), start=1):
         value = line.split(",")[0].strip().strip('"')
-        if not value or value.lower() in ("email", "e-mail", "external_id", "id"):
+        if not value or (number == 1 and value.lower() in HEADER_WORDS):
             continue
         if len(value) > 200:
             problems.append(f"Line {number}: longer than 200 characters.")

@@ -83,7 +83,10 @@ def _answer(request: HttpRequest, survey: Survey, response: Response | None, sta
             # who never start leave nothing behind.
             _, problems = flow.read_page(pages[0], content, request.POST)
             if not problems and posted_index == 0:
-                response = start()
+                try:
+                    response = start()
+                except services.AlreadyAnswered:
+                    return _status_page(request, "already_completed", 200, survey)
                 if response.browser_key:
                     set_cookie = response.browser_key
         if response is not None:

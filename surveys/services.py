@@ -53,7 +53,10 @@ def set_outcomes(*, survey: Survey, outcomes) -> None:
 
 @transaction.atomic
 def publish_survey(*, survey: Survey, by=None) -> SurveyVersion:
-    """Freeze what respondents will see. Unchanged content keeps the current version."""
+    """Freeze what respondents will see. Unchanged content keeps the current version.
+
+    The caller's `survey` object is updated too, so it shows the new version and status."""
+    given = survey
     survey = Survey.objects.select_for_update().get(pk=survey.pk)
     content = survey.snapshot()
     if not content["outcome_codes"]:
@@ -73,6 +76,7 @@ def publish_survey(*, survey: Survey, by=None) -> SurveyVersion:
     if survey.status == SurveyStatus.DRAFT:
         survey.status = SurveyStatus.OPEN
     survey.save(update_fields=["current_version", "status", "updated_at"])
+    given.current_version, given.status = survey.current_version, survey.status
     return current
 
 
@@ -91,6 +95,10 @@ def _new_response(survey: Survey, **identity) -> Response:
     )
 
 
+class AlreadyAnswered(Exception):
+    """The invitation's respondent id already has a response in this survey."""
+
+
 def response_for_invitation(invitation: Invitation) -> Response:
     """The invitation's response, created on first visit; a concurrent first visit gets the
     same row (the unique constraint decides, not a check before the insert)."""
@@ -104,7 +112,11 @@ def response_for_invitation(invitation: Invitation) -> Response:
         with transaction.atomic():
             response.save()
     except IntegrityError:
-        return Response.objects.get(invitation=invitation)
+        existing = Response.objects.filter(invitation=invitation).first()
+        if existing is None:
+            # Not a concurrent first visit: the person's id already has a response (imported).
+            raise AlreadyAnswered(invitation.respondent_id) from None
+        return existing
     return response
 
 

@@ -138,7 +138,7 @@ def cell_counts(
     imp, sat = rating_pair(importance, satisfaction)
     imp = select_rows(imp, rows)
     sat = select_rows(sat, rows)
-    n, m = imp.shape
+    m = imp.shape[1]
     cell = _STATE[imp] * np.uint8(3) + _STATE[sat]  # (n, m) uint8 in 0..8
     flat = cell.astype(np.int32) + (np.arange(m, dtype=np.int32) * 9)[None, :]
     return np.bincount(flat.ravel(), minlength=9 * m).reshape(m, 9).astype(np.int64)

@@ -201,7 +201,7 @@ def _none(n: int, m: int, reason: str, **kw: object) -> Segmentation:
         reason=reason,
         diagnostics=kw.get("diagnostics", ()),  # type: ignore[arg-type]
         sizes=np.array([n], dtype=np.int64),
-        profiles=np.zeros((1, m)),
+        profiles=np.asarray(kw.get("profiles", np.zeros((1, m))), dtype=np.float64),
         requested_k=kw.get("requested_k"),  # type: ignore[arg-type]
         n_subsample=int(kw.get("n_subsample", 0)),  # type: ignore[arg-type]
         n_components=int(kw.get("n_components", 0)),  # type: ignore[arg-type]
@@ -274,7 +274,12 @@ def segment(
             )
         diags.append(diag)
         refs[kk] = ref
-    info = {"diagnostics": tuple(diags), "n_subsample": int(sub.size), "n_components": d}
+    info = {
+        "diagnostics": tuple(diags),
+        "n_subsample": int(sub.size),
+        "n_components": d,
+        "profiles": features.mean(axis=0, dtype=np.float64)[None, :],
+    }
 
     if k is not None:
         chosen = diags[0]

@@ -55,6 +55,8 @@ def page_at(browser):
 
     def open_page(viewport: dict[str, int]):
         context = browser.new_context(viewport=viewport)
+        # Fail fast instead of waiting the default 30 s on every missing element.
+        context.set_default_timeout(10_000)
         contexts.append(context)
         return context.new_page()
 

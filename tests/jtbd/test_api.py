@@ -464,7 +464,9 @@ def test_a_deleted_outcomes_code_is_never_handed_out_again(api, job):
     last = job.outcomes.order_by("-code").first()
     assert last.code == "O003"
     assert api.delete(f"/api/outcomes/{last.pk}/").status_code == 204
-    created = api.post("/api/outcomes/", {"step": step.pk, "statement": OUTCOMES_NEW}, format="json")
+    created = api.post(
+        "/api/outcomes/", {"step": step.pk, "statement": OUTCOMES_NEW}, format="json"
+    )
     assert created.status_code == 201, created.content
     assert created.json()["code"] == "O004"
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 
 from surveys.importing import ResponseImportError, import_study
 from surveys.management.commands._import_options import add_import_arguments, import_options
@@ -25,6 +26,7 @@ class Command(BaseCommand):
             "--workspace", default="", help="Workspace slug (default: the only or the first one)."
         )
 
+    @transaction.atomic  # a refused file leaves nothing behind, not even a new workspace
     def handle(self, *args, **options) -> None:
         path = Path(options["file"])
         if not path.is_file():

@@ -1,0 +1,597 @@
+"""REST API for surveys: authoring, publication, distribution, fieldwork, responses, imports,
+and the public JSON submission endpoint for surveys embedded in other tools.
+
+Querysets are scoped to the user's workspaces, so another workspace's object is a 404; viewers
+read, and writes need an owner or researcher (403 otherwise).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Prefetch, ProtectedError, Q
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import APIException, NotFound, PermissionDenied, ValidationError
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.permissions import SAFE_METHODS, AllowAny, BasePermission, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.views import APIView
+
+from jtbd.models import DesiredOutcome, Job
+from jtbd.permissions import CanWriteWorkspace
+from surveys import importing, services, submission
+from surveys.invitations import add_invitations, parse_people
+from surveys.models import (
+    Invitation,
+    Question,
+    ResponseStatus,
+    Survey,
+    SurveyOutcome,
+)
+from surveys.models import Response as SurveyResponse
+from surveys.serializers import (
+    FieldworkSerializer,
+    ImportOptionsSerializer,
+    ImportStudySerializer,
+    InclusionSerializer,
+    InvitationsAddedSerializer,
+    InvitationSerializer,
+    PeopleSerializer,
+    ProblemListSerializer,
+    PublicSubmissionDocSerializer,
+    PublicSubmissionSerializer,
+    PublishResultSerializer,
+    QuestionSerializer,
+    ResponseImportErrorSerializer,
+    ResponseImportResultSerializer,
+    ResponseSerializer,
+    SubmissionErrorSerializer,
+    SubmittedSerializer,
+    SurveySerializer,
+    SurveyVersionSerializer,
+    invitation_status,
+)
+from surveys.views import fieldwork_stats
+from workspaces.models import Workspace
+
+REPORT_LIMIT = 50
+
+
+class Conflict(APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The request conflicts with the current state."
+    default_code = "conflict"
+
+
+def _as_drf_error(exc: DjangoValidationError) -> ValidationError:
+    return ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
+
+
+def _require_write(request, workspace: Workspace) -> None:
+    if not workspace.can_write(request.user):
+        raise PermissionDenied(CanWriteWorkspace.message)
+
+
+def _survey_of(obj) -> Survey:
+    return obj if isinstance(obj, Survey) else obj.survey
+
+
+class CanWriteSurvey(BasePermission):
+    """Members read; owners and researchers write. Objects of other workspaces never get here:
+    the querysets are scoped, so those are 404s."""
+
+    message = CanWriteWorkspace.message
+
+    def has_object_permission(self, request, view, obj) -> bool:
+        if request.method in SAFE_METHODS:
+            return True
+        return _survey_of(obj).workspace.can_write(request.user)
+
+
+def _id_param(qs, request, name: str, field: str | None = None):
+    value = request.query_params.get(name)
+    if value is None:
+        return qs
+    if not value.isdigit():
+        return qs.none()
+    return qs.filter(**{field or f"{name}_id": value})
+
+
+def _outcomes_by_code(job: Job, codes: list[str]) -> list[DesiredOutcome]:
+    """The job's outcomes in the given order; unknown codes are a 400 listing them."""
+    codes = list(dict.fromkeys(codes))
+    if not codes:
+        raise ValidationError({"outcomes": "Choose at least one outcome."})
+    found = {o.code: o for o in job.outcomes.filter(code__in=codes)}
+    unknown = [c for c in codes if c not in found]
+    if unknown:
+        raise ValidationError(
+            {"outcomes": f"Not outcomes of the survey's job: {', '.join(unknown)}."}
+        )
+    return [found[c] for c in codes]
+
+
+def _import_problems(exc: importing.ResponseImportError) -> Response:
+    return Response(
+        {
+            "detail": f"Import refused: {len(exc.problems)} problem(s); nothing was stored.",
+            "problems": [p.to_dict() for p in exc.problems[:REPORT_LIMIT]],
+            "total": len(exc.problems),
+        },
+        status=status.HTTP_400_BAD_REQUEST,
+    )
+
+
+def _import_result(result: importing.ImportResult) -> Response:
+    return Response(
+        {
+            "survey": result.survey.pk,
+            "responses": result.created,
+            "codes": result.codes,
+            "ignored_columns": result.ignored_columns,
+        },
+        status=status.HTTP_201_CREATED,
+    )
+
+
+IMPORT_RESPONSES = {201: ResponseImportResultSerializer, 400: ResponseImportErrorSerializer}
+SURVEY_FILTERS = [
+    OpenApiParameter("workspace", int, description="Only this workspace's surveys."),
+    OpenApiParameter("job", int, description="Only surveys of this job."),
+    OpenApiParameter("status", str, enum=["draft", "open", "closed"]),
+]
+
+
+@extend_schema(parameters=SURVEY_FILTERS)
+class SurveyViewSet(viewsets.ModelViewSet):
+    serializer_class = SurveySerializer
+    permission_classes = [IsAuthenticated, CanWriteSurvey]
+
+    def get_queryset(self):
+        responses = {
+            "n_started": Q(),
+            "n_completed": Q(responses__status=ResponseStatus.COMPLETED),
+            "n_screened_out": Q(responses__status=ResponseStatus.SCREENED_OUT),
+            "n_in_progress": Q(responses__status=ResponseStatus.IN_PROGRESS),
+            "n_flagged": Q(responses__status=ResponseStatus.COMPLETED) & ~Q(responses__flags=[]),
+        }
+        links = SurveyOutcome.objects.select_related("outcome__step").order_by(
+            "outcome__step__order", "outcome__step_id", "order", "outcome__order", "outcome_id"
+        )
+        qs = (
+            Survey.objects.for_user(self.request.user)
+            .select_related("workspace", "job", "current_version")
+            .defer("current_version__content")
+            .prefetch_related(Prefetch("surveyoutcome_set", links, to_attr="ordered_links"))
+            .annotate(
+                **{name: Count("responses", filter=match) for name, match in responses.items()}
+            )
+        )
+        qs = _id_param(qs, self.request, "workspace")
+        qs = _id_param(qs, self.request, "job")
+        if status_ := self.request.query_params.get("status"):
+            qs = qs.filter(status=status_)
+        return qs
+
+    def perform_create(self, serializer: SurveySerializer) -> None:
+        data = dict(serializer.validated_data)
+        job = data.pop("job")
+        _require_write(self.request, job.workspace)
+        codes = data.pop("outcomes", None)
+        title = data.pop("title")
+        try:
+            with transaction.atomic():
+                survey = services.create_survey(
+                    workspace=job.workspace,
+                    job=job,
+                    title=title,
+                    outcomes=None if codes is None else _outcomes_by_code(job, codes),
+                )
+                if data:
+                    for name, value in data.items():
+                        setattr(survey, name, value)
+                    survey.save(update_fields=[*data, "updated_at"])
+        except DjangoValidationError as exc:
+            raise _as_drf_error(exc) from None
+        serializer.instance = survey
+
+    def perform_update(self, serializer: SurveySerializer) -> None:
+        survey = serializer.instance
+        data = dict(serializer.validated_data)
+        data.pop("job", None)
+        codes = data.pop("outcomes", None)
+        try:
+            with transaction.atomic():
+                if codes is not None:
+                    outcomes = _outcomes_by_code(survey.job, codes)
+                    services.set_outcomes(survey=survey, outcomes=outcomes)
+                    survey.__dict__.pop("ordered_links", None)
+                if data:
+                    for name, value in data.items():
+                        setattr(survey, name, value)
+                    survey.save(update_fields=[*data, "updated_at"])
+        except DjangoValidationError as exc:
+            raise _as_drf_error(exc) from None
+
+    @extend_schema(
+        responses={
+            204: None,
+            409: OpenApiResponse(description="The survey has responses; nothing was deleted."),
+        }
+    )
+    def destroy(self, request, *args, **kwargs) -> Response:
+        return super().destroy(request, *args, **kwargs)
+
+    def perform_destroy(self, instance: Survey) -> None:
+        with transaction.atomic():
+            # The lock makes a response arriving now wait, so no answer is deleted unseen.
+            Survey.objects.select_for_update().filter(pk=instance.pk).first()
+            if instance.responses.exists():
+                raise Conflict(
+                    "The survey has responses, so it cannot be deleted; close it instead."
+                )
+            try:
+                instance.delete()
+            except ProtectedError:
+                raise Conflict("Other records still use this survey; close it instead.") from None
+
+    @extend_schema(
+        request=None,
+        responses={200: PublishResultSerializer, 400: OpenApiTypes.OBJECT},
+        description="Freeze what respondents see as a new version and open the survey. Unchanged "
+        "content keeps the current version.",
+    )
+    @action(detail=True, methods=["post"])
+    def publish(self, request, pk=None, format=None) -> Response:
+        survey = self.get_object()
+        before = survey.current_version_id
+        try:
+            version = services.publish_survey(survey=survey, by=request.user)
+        except DjangoValidationError as exc:
+            raise _as_drf_error(exc) from None
+        survey.refresh_from_db(fields=["status"])
+        return Response(
+            {
+                "number": version.number,
+                "content_hash": version.content_hash,
+                "status": survey.status,
+                "new_version": version.pk != before,
+            }
+        )
+
+    @extend_schema(request=None, responses=SurveySerializer)
+    @action(detail=True, methods=["post"])
+    def close(self, request, pk=None, format=None) -> Response:
+        survey = self.get_object()
+        survey.close()
+        return Response(self.get_serializer(survey).data)
+
+    @extend_schema(request=None, responses={200: SurveySerializer, 400: OpenApiTypes.OBJECT})
+    @action(detail=True, methods=["post"])
+    def reopen(self, request, pk=None, format=None) -> Response:
+        survey = self.get_object()
+        if survey.current_version_id is None:
+            raise ValidationError({"detail": "Publish the survey first."})
+        survey.reopen()
+        return Response(self.get_serializer(survey).data)
+
+    @extend_schema(responses=FieldworkSerializer)
+    @action(detail=True, methods=["get"])
+    def fieldwork(self, request, pk=None, format=None) -> Response:
+        return Response(fieldwork_stats(self.get_object()))
+
+    @extend_schema(responses=SurveyVersionSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def versions(self, request, pk=None, format=None) -> Response:
+        survey = self.get_object()
+        versions = survey.versions.select_related("published_by").order_by("number")
+        return Response(SurveyVersionSerializer(versions, many=True).data)
+
+    @extend_schema(
+        request={"multipart/form-data": ImportOptionsSerializer},
+        responses=IMPORT_RESPONSES,
+        description="Add responses from a wide CSV to this published survey. Any problem: 400 "
+        "with the first 50 problems and their total; nothing is stored.",
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path="import-responses",
+        parser_classes=[MultiPartParser, FormParser],
+    )
+    def import_responses(self, request, pk=None, format=None) -> Response:
+        survey = self.get_object()
+        data = ImportOptionsSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            result = importing.import_responses(
+                survey=survey, data=data.validated_data["file"].read(), options=_options(data)
+            )
+        except importing.ResponseImportError as exc:
+            return _import_problems(exc)
+        except IntegrityError:
+            raise Conflict(
+                "Some respondent ids arrived in this survey while importing; nothing was stored. "
+                "Try again."
+            ) from None
+        return _import_result(result)
+
+    @extend_schema(
+        request={"multipart/form-data": ImportStudySerializer},
+        responses=IMPORT_RESPONSES,
+        description="Create a job with the file's outcome codes, a closed survey over them and "
+        "its responses. Any problem: 400 with the problems; nothing is stored.",
+    )
+    @action(
+        detail=False,
+        methods=["post"],
+        url_path="import-study",
+        parser_classes=[MultiPartParser, FormParser],
+    )
+    def import_study(self, request, format=None) -> Response:
+        data = ImportStudySerializer(data=request.data, context={"request": request})
+        data.is_valid(raise_exception=True)
+        workspace = data.validated_data["workspace"]
+        _require_write(request, workspace)
+        try:
+            result = importing.import_study(
+                workspace=workspace,
+                name=data.validated_data["name"],
+                data=data.validated_data["file"].read(),
+                options=_options(data),
+            )
+        except importing.ResponseImportError as exc:
+            return _import_problems(exc)
+        return _import_result(result)
+
+    @extend_schema(
+        request=PeopleSerializer,
+        responses={201: InvitationsAddedSerializer, 400: ProblemListSerializer},
+        description="Invite people by external id or e-mail address; people already invited "
+        "keep their link and count as skipped.",
+    )
+    @action(detail=True, methods=["post"], url_path="invitations")
+    def add_invitations(self, request, pk=None, format=None) -> Response:
+        survey = self.get_object()
+        data = PeopleSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        people, problems = parse_people("\n".join(data.validated_data["people"]))
+        if problems or not people:
+            return Response(
+                {
+                    "detail": "Nobody was invited.",
+                    "problems": problems or ["Give at least one id or e-mail address."],
+                },
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        created, skipped = add_invitations(survey=survey, people=people)
+        return Response({"created": created, "skipped": skipped}, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        responses={(200, "text/csv"): OpenApiTypes.STR},
+        description="Every invitation as CSV: external_id, email, link, status.",
+    )
+    @action(detail=True, methods=["get"], url_path="invitations-csv")
+    def invitations_csv(self, request, pk=None, format=None) -> HttpResponse:
+        survey = self.get_object()
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\r\n")
+        writer.writerow(["external_id", "email", "link", "status"])
+        for inv in survey.invitations.with_status().order_by("id"):
+            writer.writerow(
+                [
+                    inv.external_id,
+                    inv.email,
+                    request.build_absolute_uri(inv.path()),
+                    invitation_status(inv),
+                ]
+            )
+        http = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
+        http["Content-Disposition"] = f'attachment; filename="survey-{survey.pk}-links.csv"'
+        return http
+
+
+def _options(data: ImportOptionsSerializer) -> importing.ImportOptions:
+    values = data.validated_data
+    return importing.ImportOptions(
+        id_column=values["id_column"],
+        importance_pattern=values["importance_pattern"],
+        satisfaction_pattern=values["satisfaction_pattern"],
+        profile_columns=values["profile_columns"],
+    )
+
+
+SURVEY_FILTER = OpenApiParameter("survey", int, description="Only this survey's rows.")
+
+
+@extend_schema(parameters=[SURVEY_FILTER])
+class QuestionViewSet(viewsets.ModelViewSet):
+    serializer_class = QuestionSerializer
+    permission_classes = [IsAuthenticated, CanWriteSurvey]
+
+    def get_queryset(self):
+        qs = Question.objects.filter(survey__in=Survey.objects.for_user(self.request.user))
+        return _id_param(qs, self.request, "survey").order_by("survey_id", "order", "id")
+
+    def perform_create(self, serializer: QuestionSerializer) -> None:
+        survey = serializer.validated_data["survey"]
+        _require_write(self.request, survey.workspace)
+        last = survey.questions.order_by("-order").values_list("order", flat=True).first()
+        self._save(serializer, order=(last or 0) + 1)
+
+    def perform_update(self, serializer: QuestionSerializer) -> None:
+        self._save(serializer)
+
+    def _save(self, serializer: QuestionSerializer, **extra) -> None:
+        question = serializer.instance or Question()
+        data = {**serializer.validated_data, **extra}
+        for name, value in data.items():
+            setattr(question, name, value)
+        try:
+            with transaction.atomic():
+                if question.pk is None:
+                    question.save()
+                else:
+                    question.save(update_fields=list(data))
+        except IntegrityError:
+            # Another request took the key between the check and the write.
+            raise ValidationError(
+                {"key": f"Another question already uses the key “{question.key}”."}
+            ) from None
+        serializer.instance = question
+
+
+@extend_schema(parameters=[SURVEY_FILTER])
+class InvitationViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = InvitationSerializer
+
+    def get_queryset(self):
+        qs = Invitation.objects.filter(
+            survey__in=Survey.objects.for_user(self.request.user)
+        ).with_status()
+        return _id_param(qs, self.request, "survey").order_by("survey_id", "id")
+
+
+@extend_schema(
+    parameters=[
+        SURVEY_FILTER,
+        OpenApiParameter("status", str, enum=ResponseStatus.values),
+        OpenApiParameter("flagged", str, enum=["1"], description="Only flagged responses."),
+    ]
+)
+class ResponseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = ResponseSerializer
+    permission_classes = [IsAuthenticated, CanWriteSurvey]
+
+    def get_queryset(self):
+        qs = SurveyResponse.objects.for_user(self.request.user).defer("shown_order", "page_seconds")
+        qs = _id_param(qs, self.request, "survey")
+        if status_ := self.request.query_params.get("status"):
+            qs = qs.filter(status=status_)
+        if self.request.query_params.get("flagged") == "1":
+            qs = qs.exclude(flags=[])
+        return qs.order_by("id")
+
+    @extend_schema(request=InclusionSerializer, responses=ResponseSerializer)
+    @action(detail=True, methods=["post"])
+    def inclusion(self, request, pk=None, format=None) -> Response:
+        """Decide by hand whether analysis uses this response (null: follow the flags)."""
+        response = self.get_object()
+        data = InclusionSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.set_inclusion(response=response, include=data.validated_data["include"])
+        return Response(self.get_serializer(response).data)
+
+
+# --- public submission ---------------------------------------------------------------------------
+
+
+class PublicSubmitThrottle(SimpleRateThrottle):
+    """Per client address; the rate lives here so no settings entry is needed."""
+
+    scope = "public_submit"
+    rate = "120/min"
+
+    def get_cache_key(self, request, view) -> str:
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+def _problems_body(detail: str, problems: list[dict]) -> dict:
+    return {"detail": detail, "problems": problems}
+
+
+def _flatten(errors, prefix: str = "") -> list[dict]:
+    if isinstance(errors, dict):
+        out = []
+        for name, value in errors.items():
+            field = name if name != "non_field_errors" else prefix.rstrip(".")
+            out += _flatten(value, f"{prefix}{field}.")
+        return out
+    if isinstance(errors, list) and errors and isinstance(errors[0], dict | list):
+        return [p for item in errors for p in _flatten(item, prefix)]
+    messages = errors if isinstance(errors, list) else [errors]
+    return [{"field": prefix.rstrip(".") or "body", "message": str(m)} for m in messages]
+
+
+class PublicResponseView(APIView):
+    """Submit one complete response to a published survey, without an account."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes = [PublicSubmitThrottle]
+    parser_classes = [JSONParser]
+
+    @extend_schema(
+        auth=[],
+        request=PublicSubmissionDocSerializer,
+        responses={
+            201: SubmittedSerializer,
+            200: OpenApiResponse(
+                SubmittedSerializer,
+                description="This invitation or idempotency key was already used: the first "
+                "response, unchanged.",
+            ),
+            400: SubmissionErrorSerializer,
+            404: OpenApiResponse(description="No published survey has this token."),
+            409: OpenApiResponse(description="The invitation was used on the web survey."),
+            410: OpenApiResponse(description="The survey is closed."),
+            429: OpenApiResponse(description="Too many submissions from this address."),
+        },
+        description="Answers are checked by the web survey's rules; every problem is listed "
+        "with the web form's field name (imp-CODE, sat-CODE, q-KEY, nps, ces, attention, "
+        "consent, current_solution) and nothing is stored. A screener answer that ends the "
+        "survey stores a screened-out response.",
+    )
+    def post(self, request, public_token: str) -> Response:
+        survey = (
+            Survey.objects.filter(public_token=public_token)
+            .select_related("current_version")
+            .first()
+        )
+        if survey is None or survey.current_version_id is None:
+            raise NotFound("No published survey has this link.")
+        body = PublicSubmissionSerializer(data=request.data)
+        if not body.is_valid():
+            return Response(
+                _problems_body("The submission is malformed.", _flatten(body.errors)),
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        values = body.validated_data
+        invitation = None
+        if token := values.get("invitation"):
+            invitation = Invitation.objects.filter(token=token, survey=survey).first()
+            if invitation is None:
+                problem = {"field": "invitation", "message": "No such invitation to this survey."}
+                return Response(
+                    _problems_body("The submission is malformed.", [problem]),
+                    status=status.HTTP_400_BAD_REQUEST,
+                )
+        result = submission.submit_response(
+            survey=survey,
+            invitation=invitation,
+            idempotency_key=values.get("idempotency_key"),
+            answers=values["answers"],
+        )
+        if result.problems:
+            problems = [{"field": p.field, "message": p.message} for p in result.problems]
+            return Response(
+                _problems_body(f"{len(problems)} answer(s) need attention.", problems),
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        if result.closed:
+            return Response({"detail": "This survey is closed."}, status=status.HTTP_410_GONE)
+        if result.conflict:
+            return Response({"detail": result.conflict}, status=status.HTTP_409_CONFLICT)
+        response = result.response
+        return Response(
+            {"id": response.pk, "status": response.status, "respondent_id": response.respondent_id},
+            status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,
+        )

@@ -1,0 +1,211 @@
+"""A whole response submitted as JSON in one request (surveys embedded in other tools).
+
+The answers are judged by the same rules as the web survey: the JSON is turned into the web
+form's field names and every page of the version is read with `flow.read_page`. The database's
+unique constraints (one response per invitation, per idempotency key) make a repeated submission
+return the first response instead of storing a second.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from surveys import flow, ratings, services
+from surveys.models import (
+    Invitation,
+    Response,
+    ResponseSource,
+    ResponseStatus,
+    Survey,
+    SurveyVersion,
+)
+
+
+@dataclass
+class Submission:
+    response: Response | None
+    created: bool = False
+    problems: list[flow.Problem] = field(default_factory=list)
+    conflict: str = ""  # why an existing response blocks this submission, if one does
+    closed: bool = False  # the survey accepts no answers now
+
+
+def _text(value: object) -> str:
+    """A JSON scalar as the web form would have sent it; anything else reads as unanswered,
+    or as a value the survey's rules refuse."""
+    if isinstance(value, bool) or value is None:
+        return ""
+    if isinstance(value, int | float | str):
+        return str(value)
+    return "?"  # a list or object where one number belongs: never a valid answer
+
+
+def form_data(content: Mapping, answers: object) -> tuple[dict[str, object], list[flow.Problem]]:
+    """The web form's fields for JSON answers, and problems the pages cannot see (answers to
+    outcomes or questions the version does not have)."""
+    if not isinstance(answers, Mapping):
+        return {}, [flow.Problem("answers", "Send the answers as an object.")]
+    data: dict[str, object] = {}
+    problems: list[flow.Problem] = []
+    codes = set(content["outcome_codes"])
+    given = answers.get("ratings") or {}
+    if not isinstance(given, Mapping):
+        problems.append(flow.Problem("ratings", "Send the ratings as an object keyed by code."))
+        given = {}
+    for code, rating in given.items():
+        if code not in codes:
+            problems.append(flow.Problem(f"ratings.{code}", "Not an outcome of this survey."))
+            continue
+        if not isinstance(rating, Mapping):
+            rating = {}
+        data[f"imp-{code}"] = _text(rating.get("importance"))
+        data[f"sat-{code}"] = _text(rating.get("satisfaction"))
+    questions = {q["key"]: q for q in content.get("questions", [])}
+    profile = answers.get("profile") or {}
+    if not isinstance(profile, Mapping):
+        problems.append(flow.Problem("profile", "Send the profile as an object keyed by question."))
+        profile = {}
+    for key, value in profile.items():
+        question = questions.get(key)
+        name = f"q-{key}"
+        if question is None:
+            problems.append(flow.Problem(f"profile.{key}", "Not a question of this survey."))
+        elif question["kind"] == "multiple":
+            chosen = [_text(v) for v in (value if isinstance(value, list) else [value])]
+            # The web form cannot send an answer it does not offer; JSON can, so say so.
+            unknown = [v for v in chosen if v and v not in question["options"]]
+            if unknown:
+                problems.append(flow.Problem(name, f"Not among the answers: {', '.join(unknown)}"))
+            data[name] = chosen
+        elif isinstance(value, list | Mapping):
+            problems.append(flow.Problem(name, f"Give one answer: “{question['text']}”"))
+        else:
+            data[name] = _text(value)
+    solution = answers.get("current_solution")
+    if content.get("current_solution") and solution is not None:
+        text = _text(solution).strip()
+        options = content["current_solution"]["options"]
+        if text in options:
+            data["current_solution"] = text
+        else:
+            # Anything but one of the listed answers is the web form's "Something else".
+            data["current_solution"] = "__other__" if options and text else ""
+            data["current_solution_other"] = text
+    for name in ("nps", "ces", "attention"):
+        data[name] = _text(answers.get(name))
+    data["consent"] = "yes" if answers.get("consent") is True else ""
+    return data, problems
+
+
+@dataclass
+class _Read:
+    answers: flow.PageAnswers = field(default_factory=flow.PageAnswers)
+    problems: list[flow.Problem] = field(default_factory=list)
+    pages: list[flow.Page] = field(default_factory=list)
+    screened_out: bool = False
+
+
+def read_answers(content: Mapping, data: Mapping) -> _Read:
+    """Every page read as if submitted one after another; a screener that ends the survey
+    ends the reading there, as it ends the web survey."""
+    result = _Read(pages=flow.build_pages(content))
+    merged = result.answers
+    for page in result.pages:
+        answers, problems = flow.read_page(page, content, data)
+        result.problems += problems
+        merged.ratings.update(answers.ratings)
+        merged.profile.update(answers.profile)
+        for name in ("current_solution", "nps", "ces", "attention_passed"):
+            if getattr(answers, name) is not None:
+                setattr(merged, name, getattr(answers, name))
+        if answers.screened_out:
+            result.screened_out = True
+            break
+    return result
+
+
+def _existing(
+    survey: Survey, invitation: Invitation | None, idempotency_key: str | None
+) -> Response | None:
+    match = Q(invitation=invitation) if invitation else Q(pk__in=[])
+    if idempotency_key:
+        match |= Q(survey=survey, idempotency_key=idempotency_key)
+    return Response.objects.filter(match).order_by("id").first()
+
+
+def _replay(existing: Response) -> Submission:
+    if existing.source != ResponseSource.API:
+        return Submission(existing, conflict="This invitation was already used on the web survey.")
+    return Submission(existing)
+
+
+def submit_response(
+    *,
+    survey: Survey,
+    invitation: Invitation | None,
+    idempotency_key: str | None,
+    answers: object,
+    now=None,
+) -> Submission:
+    """Store one complete response, or return the one this invitation or key already stored.
+
+    Problems: nothing is stored and `problems` lists every one, with the web form's field
+    names (`imp-CODE`, `q-KEY`, `nps`, …) so clients can point at the question."""
+    now = now or timezone.now()
+    existing = _existing(survey, invitation, idempotency_key)
+    if existing is not None:
+        # A retry after the survey closed still learns what became of its first attempt.
+        return _replay(existing)
+    if not survey.is_accepting(now):
+        return Submission(None, closed=True)
+    version: SurveyVersion = survey.current_version
+    content = version.content
+    data, problems = form_data(content, answers)
+    read = read_answers(content, data)
+    problems += read.problems
+    if problems:
+        return Submission(None, problems=problems)
+    codes = version.outcome_codes
+    response = Response(
+        survey=survey,
+        version=version,
+        invitation=invitation,
+        idempotency_key=idempotency_key or None,
+        respondent_id=(invitation.respondent_id if invitation else f"api-{idempotency_key}"[:200]),
+        source=ResponseSource.API,
+        status=ResponseStatus.SCREENED_OUT if read.screened_out else ResponseStatus.COMPLETED,
+        page=len(read.pages),
+        ratings=ratings.encode_answers(codes, read.answers.ratings),
+        profile=read.answers.profile,
+        current_solution=read.answers.current_solution or "",
+        nps=read.answers.nps,
+        ces=read.answers.ces,
+        attention_passed=read.answers.attention_passed,
+        started_at=now,
+        page_started_at=now,
+        completed_at=now,
+        duration_seconds=None,  # unknown: the answers were collected elsewhere
+    )
+    if response.status == ResponseStatus.COMPLETED:
+        response.flags = services.own_flags(response, read.pages)
+    try:
+        with transaction.atomic():
+            response.save()
+            if response.status == ResponseStatus.COMPLETED:
+                services.request_background(survey_id=survey.pk, kind="response_completed")
+    except IntegrityError:
+        # A concurrent submission with the same invitation or key won the insert.
+        existing = _existing(survey, invitation, idempotency_key)
+        if existing is not None:
+            return _replay(existing)
+        return Submission(
+            None,
+            conflict=f"The respondent id {response.respondent_id!r} is already taken in this "
+            "survey, or the survey was deleted meanwhile.",
+        )
+    return Submission(response, created=True)

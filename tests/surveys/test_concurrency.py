@@ -1,0 +1,288 @@
+"""Real concurrency on PostgreSQL: many threads, each with its own connection, firing together.
+
+SQLite serialises every writer, so these only mean something on PostgreSQL; the suite's
+PostgreSQL pass runs them (DATABASE_URL=postgres://...).
+"""
+
+from __future__ import annotations
+
+import threading
+import traceback
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+import psycopg
+import pytest
+from django.db import IntegrityError, connection, connections
+from django.test import Client
+
+from jtbd.models import JobStep
+from surveys import flow, importing, ratings, services
+from surveys.models import Invitation, Outbox, Response, ResponseStatus, Survey
+from tests.factories import JobFactory, add_outcomes
+
+pytestmark = [
+    pytest.mark.skipif(
+        connection.vendor != "postgresql",
+        reason="real concurrency needs PostgreSQL (SQLite serialises writers); "
+        "run with DATABASE_URL=postgres://root@127.0.0.1:5432/opportunity_engine",
+    ),
+    pytest.mark.django_db(transaction=True),
+]
+
+THREADS = 50
+
+
+@pytest.fixture
+def survey(workspace) -> Survey:
+    """Four outcomes on two steps: a welcome page and two rating pages."""
+    job = JobFactory(workspace=workspace, statement="Get a newly purchased tool adopted")
+    first, second = JobStep.objects.filter(job=job).order_by("order")[:2]
+    add_outcomes(
+        job,
+        [
+            "Minimize the time it takes to find who has not started using the tool",
+            "Minimize the likelihood that team members revert to the old way of working",
+        ],
+        step=first,
+    )
+    add_outcomes(
+        job,
+        [
+            "Minimize the number of questions the team asks about where to find information",
+            "Minimize the time it takes to set up accounts for the whole team",
+        ],
+        step=second,
+    )
+    survey = services.create_survey(workspace=workspace, job=job, title="Adoption")
+    services.publish_survey(survey=survey)
+    survey.refresh_from_db()
+    pages = flow.build_pages(survey.current_version.content)
+    assert [p.kind for p in pages] == ["welcome", "outcomes", "outcomes"]
+    return survey
+
+
+def run_together(count: int, work: Callable[[int], object]) -> tuple[list, list[str]]:
+    """Run work(i) in `count` threads released at once by a barrier; return results, errors."""
+    barrier = threading.Barrier(count)
+    results: list = [None] * count
+    errors: list[str] = []
+
+    def target(i: int) -> None:
+        try:
+            barrier.wait(timeout=60)
+            results[i] = work(i)
+        except Exception:
+            errors.append(traceback.format_exc())
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=target, args=(i,)) for i in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not any(t.is_alive() for t in threads), "threads still running"
+    return results, errors
+
+
+def page_data(pages: list[flow.Page], index: int, answers: dict[str, tuple[int, int]]) -> dict:
+    data = {"page": str(index)}
+    for code in pages[index].outcome_codes:
+        data[f"imp-{code}"], data[f"sat-{code}"] = (str(v) for v in answers[code])
+    return data
+
+
+def answers_for(codes: list[str], seed: int) -> dict[str, tuple[int, int]]:
+    # Varied per respondent, never the same answer to everything (no straight-liners).
+    return {c: ((seed + j) % 5 + 1, (seed * 3 + 2 * j + 1) % 5 + 1) for j, c in enumerate(codes)}
+
+
+def test_fifty_simultaneous_final_submits_complete_the_response_once(survey):
+    version = survey.current_version
+    codes = version.outcome_codes
+    pages = flow.build_pages(version.content)
+    last = len(pages) - 1
+    invitation = Invitation.objects.create(survey=survey, external_id="p-1")
+    response = services.response_for_invitation(invitation)
+    answers = answers_for(codes, 1)
+    for index in range(last):
+        result = services.submit_page(
+            response_id=response.pk, page_index=index, data=page_data(pages, index, answers)
+        )
+        assert not result.problems
+    final = page_data(pages, last, answers)
+
+    results, errors = run_together(
+        THREADS,
+        lambda i: services.submit_page(response_id=response.pk, page_index=last, data=final),
+    )
+
+    assert errors == []
+    assert all(not r.problems for r in results)
+    assert all(r.response.status == ResponseStatus.COMPLETED for r in results)
+    assert Response.objects.filter(survey=survey).count() == 1
+    response.refresh_from_db()
+    assert response.status == ResponseStatus.COMPLETED
+    assert response.page == len(pages)
+    assert ratings.decode_answers(response.ratings, codes) == answers
+    assert Outbox.objects.filter(survey=survey, kind="response_completed").count() == 1
+
+
+def test_fifty_simultaneous_first_visits_create_one_response(survey):
+    invitation = Invitation.objects.create(survey=survey, email="first@example.com")
+
+    def visit(i: int) -> int:
+        # Each thread loads the invitation itself, as each request would.
+        return services.response_for_invitation(Invitation.objects.get(pk=invitation.pk)).pk
+
+    results, errors = run_together(THREADS, visit)
+
+    assert errors == []
+    assert Response.objects.filter(survey=survey).count() == 1
+    only = Response.objects.get(invitation=invitation)
+    assert set(results) == {only.pk}
+    assert only.respondent_id == "first@example.com"
+    assert only.status == ResponseStatus.IN_PROGRESS
+
+
+def take_survey(path: str, pages: list[flow.Page], answers: dict) -> list[str]:
+    """One respondent through the whole web survey; returns what went wrong, if anything."""
+    client = Client()
+    wrong = []
+    start = client.get(path)
+    if start.status_code != 200:
+        wrong.append(f"GET {path}: {start.status_code}")
+    for index in range(len(pages)):
+        page = client.post(path, page_data(pages, index, answers))
+        expected = path + ("?done=1" if index == len(pages) - 1 else "")
+        if page.status_code != 302 or page["Location"] != expected:
+            wrong.append(f"POST page {index}: {page.status_code} {page.get('Location')}")
+    thanks = client.get(path + "?done=1")
+    if thanks.status_code != 200 or b"Thank you" not in thanks.content:
+        wrong.append(f"thank-you page: {thanks.status_code}")
+    return wrong
+
+
+def test_two_hundred_respondents_at_once_are_all_stored_with_their_own_answers(survey):
+    version = survey.current_version
+    codes = version.outcome_codes
+    pages = flow.build_pages(version.content)
+    invitations = Invitation.objects.bulk_create(
+        Invitation(survey=survey, external_id=f"resp-{i:03d}") for i in range(200)
+    )
+    go = threading.Event()
+
+    def respondent(i: int) -> list[str]:
+        try:
+            go.wait(timeout=60)
+            return take_survey(invitations[i].path(), pages, answers_for(codes, i))
+        except Exception:
+            return [traceback.format_exc()]
+        finally:
+            connections.close_all()
+
+    # Fewer workers than respondents: PostgreSQL allows 100 connections.
+    with ThreadPoolExecutor(max_workers=40) as pool:
+        futures = [pool.submit(respondent, i) for i in range(200)]
+        go.set()
+        problems = {i: f.result(timeout=300) for i, f in enumerate(futures)}
+
+    assert {i: p for i, p in problems.items() if p} == {}
+    stored = {r.respondent_id: r for r in Response.objects.filter(survey=survey)}
+    assert len(stored) == 200
+    for i in range(200):
+        response = stored[f"resp-{i:03d}"]
+        assert response.status == ResponseStatus.COMPLETED
+        assert response.invitation_id == invitations[i].pk
+        assert ratings.decode_answers(response.ratings, codes) == answers_for(codes, i)
+    matrix = ratings.load_matrix(survey, responses=Response.objects.filter(survey=survey))
+    assert sorted(matrix.respondent_ids) == sorted(stored)
+    completions = Outbox.objects.filter(survey=survey, kind="response_completed")
+    assert completions.count() == 200
+    # Every completion's background work (speeder marking) ran, none failed, e.g. on a deadlock.
+    assert list(completions.exclude(last_error="").values_list("last_error", flat=True)) == []
+    assert completions.filter(processed_at=None).count() == 0
+
+
+def test_a_final_page_posted_twice_at_once_thanks_both_and_completes_once(survey):
+    version = survey.current_version
+    codes = version.outcome_codes
+    pages = flow.build_pages(version.content)
+    last = len(pages) - 1
+    rounds = 10
+    invitations = [
+        Invitation.objects.create(survey=survey, external_id=f"twice-{n}") for n in range(rounds)
+    ]
+    for n, invitation in enumerate(invitations):
+        client = Client()
+        for index in range(last):
+            page = client.post(invitation.path(), page_data(pages, index, answers_for(codes, n)))
+            assert page.status_code == 302
+    for n, invitation in enumerate(invitations):
+        path = invitation.path()
+        final = page_data(pages, last, answers_for(codes, n))
+        results, errors = run_together(
+            2, lambda i, path=path, final=final: Client().post(path, final)
+        )
+        assert errors == []
+        for page in results:
+            if page.status_code == 302:
+                assert page["Location"] == path + "?done=1"
+            else:
+                # The second request arrived after the first had committed: the thanks directly.
+                assert page.status_code == 200, page.status_code
+                assert b"Thank you" in page.content
+        response = Response.objects.get(invitation=invitation)
+        assert response.status == ResponseStatus.COMPLETED
+        assert ratings.decode_answers(response.ratings, codes) == answers_for(codes, n)
+    assert Response.objects.filter(survey=survey).count() == rounds
+    assert Outbox.objects.filter(survey=survey, kind="response_completed").count() == rounds
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=(IntegrityError, psycopg.IntegrityError),
+    reason="BUG: two simultaneous imports of the same ids into one survey both pass the "
+    "'already in this survey' check; the second dies on the unique constraint with a raw "
+    "psycopg UniqueViolation (COPY bypasses Django's wrapper) instead of a problem report",
+)
+def test_two_simultaneous_imports_of_the_same_file_store_it_once(survey, monkeypatch):
+    codes = survey.current_version.outcome_codes
+    lines = ["respondent_id," + ",".join(f"imp_{c},sat_{c}" for c in codes)]
+    lines += [f"imp-{i}," + ",".join(["3"] * 2 * len(codes)) for i in range(500)]
+    data = "\n".join(lines).encode()
+    # Both imports have read the survey's ids and validated the file before either stores:
+    # the interleaving that real simultaneous uploads produce, made deterministic.
+    after_validation = threading.Barrier(2)
+    parse = importing.parse_wide_csv
+
+    def parse_then_wait(*args, **kwargs):
+        parsed = parse(*args, **kwargs)
+        after_validation.wait(timeout=30)
+        return parsed
+
+    monkeypatch.setattr(importing, "parse_wide_csv", parse_then_wait)
+    outcomes: list[str] = []
+    raised: list[BaseException] = []
+
+    def run(i: int) -> None:
+        try:
+            importing.import_responses(
+                survey=Survey.objects.get(pk=survey.pk),
+                data=data,
+                options=importing.ImportOptions(),
+            )
+            outcomes.append("stored")
+        except importing.ResponseImportError as exc:
+            outcomes.append("refused: " + exc.report().splitlines()[1])
+        except Exception as exc:
+            raised.append(exc)
+
+    run_together(2, run)
+
+    if raised:
+        raise raised[0]
+    assert sorted(outcomes)[-1] == "stored"
+    assert "already in this survey" in sorted(outcomes)[0]
+    assert Response.objects.filter(survey=survey).count() == 500
