@@ -167,6 +167,15 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
+# A broker that is down must not hold up a respondent's request for long: give up quickly and
+# leave the request in the outbox, which is dispatched again later.
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+}
 # Catch-up for background requests made while the broker was unreachable (run the worker with -B
 # or a separate `celery beat`).
 CELERY_BEAT_SCHEDULE = {

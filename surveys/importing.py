@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from itertools import chain, repeat
 
 import numpy as np
-from django.db import connection, transaction
+import psycopg
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -379,7 +380,11 @@ def import_study(
 def import_responses(*, survey: Survey, data: bytes | str, options: ImportOptions) -> ImportResult:
     """Add the file's responses to an existing, published survey."""
     # Lock the survey: a second import of the same file waits, then finds the ids taken.
-    survey = Survey.objects.select_for_update().select_related("current_version").get(pk=survey.pk)
+    survey = (
+        Survey.objects.select_for_update(of=("self",))
+        .select_related("current_version")
+        .get(pk=survey.pk)
+    )
     version = survey.current_version
     if version is None:
         raise ResponseImportError([CellProblem(0, "", "", "publish the survey before importing")])
@@ -396,13 +401,21 @@ def import_responses(*, survey: Survey, data: bytes | str, options: ImportOption
                 continue
             if question.kind == QuestionKind.SINGLE and value not in question.options:
                 problems.append(
-                    CellProblem(i + 2, column, value, "not one of the question's options")
+                    CellProblem(
+                        parsed.row_numbers[i], column, value, "not one of the question's options"
+                    )
                 )
             elif question.kind == QuestionKind.NUMBER and not _is_number(value):
-                problems.append(CellProblem(i + 2, column, value, "not a number"))
+                problems.append(CellProblem(parsed.row_numbers[i], column, value, "not a number"))
     if problems:
         raise ResponseImportError(problems)
-    created = _store(survey, version, parsed, options, questions)
+    try:
+        created = _store(survey, version, parsed, options, questions)
+    except (IntegrityError, psycopg.IntegrityError):
+        # Only a web or API response arriving mid-import with one of the file's ids gets here.
+        raise ResponseImportError(
+            [CellProblem(0, options.id_column, "", "an id was taken while importing; try again")]
+        ) from None
     return ImportResult(survey, created, parsed.codes, parsed.ignored_columns)
 
 

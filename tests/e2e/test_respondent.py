@@ -74,7 +74,8 @@ def _check_accessibility(page, name: str) -> None:
 def _active(page) -> dict:
     return page.evaluate(
         """() => { const e = document.activeElement;
-           return {tag: e.tagName, type: e.type || '', name: e.name || '', value: e.value || ''}; }"""
+           return {tag: e.tagName, type: e.type || '', name: e.name || '',
+                   value: e.value || ''}; }"""
     )
 
 

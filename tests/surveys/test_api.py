@@ -834,15 +834,9 @@ def test_an_invitation_already_started_on_the_web_is_not_answered_again_by_api(
     assert Response.objects.get().status == "in_progress"
 
 
-# --- bugs in code this API builds on (xfail until fixed) ---------------------------------------
+# --- regressions ---------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=Response.DoesNotExist,
-    reason="services.response_for_invitation assumes any IntegrityError is a concurrent first "
-    "visit; a respondent_id already taken (e.g. by an imported row) makes it crash",
-)
 def test_an_invitation_whose_id_was_imported_already_does_not_crash_the_web_survey(
     api, survey, codes, client
 ):

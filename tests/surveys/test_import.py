@@ -451,11 +451,6 @@ def test_a_missing_satisfaction_column_is_reported_and_nothing_is_stored(tmp_pat
     assert stored_counts() == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a header problem (here a code without its satisfaction column) stops "
-    "validation before the rows are read, so the bad cells are not reported with it",
-)
 def test_header_and_cell_problems_are_reported_together(tmp_path, workspace):
     header = [*PROBLEM_HEADER, "imp_O3"]
     rows = [[*row[:6], 3] for row in PROBLEM_ROWS]
@@ -493,10 +488,6 @@ def test_problem_rows_count_blank_lines_as_the_file_shows_them(tmp_path, workspa
     assert_reported(problem_lines(str(caught.value)), 4, "sat_O1", "7")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: import_responses numbers profile problems i + 2, ignoring skipped blank lines",
-)
 def test_profile_problem_rows_count_blank_lines_too(tmp_path, workspace):
     header = ["respondent_id", "role", *wide_header(["O1"])]
     path = write_csv(tmp_path / "s.csv", header, [["r1", "Lead", 3, 3]])
@@ -508,11 +499,6 @@ def test_profile_problem_rows_count_blank_lines_too(tmp_path, workspace):
     assert_reported(problem_lines(str(caught.value)), 4, "role", "Pilot")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: import_study creates the fallback workspace outside the import's transaction, "
-    "so a refused file still leaves a workspace behind",
-)
 def test_a_refused_import_leaves_no_workspace_behind(tmp_path):
     path = write_csv(tmp_path / "bad.csv", ["respondent_id", "imp_O1", "sat_O1"], [["r1", 6, 3]])
     with pytest.raises(CommandError):
