@@ -1,4 +1,4 @@
-"""Management commands of the catalogue."""
+"""The demo seed: a realistic study that every page can show from the first minute."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from django.core.management import call_command
 from jtbd.demo_data import DEMO_JOB, DEMO_STEPS
 from jtbd.models import DesiredOutcome, Job, JobStep
 from jtbd.statements import check_statement
+from surveys.models import Invitation, Response, Survey
+from surveys.ratings import load_matrix
 from workspaces.models import Membership, Workspace
 
 pytestmark = pytest.mark.django_db
@@ -34,6 +36,9 @@ def catalogue_rows() -> tuple:
                 "pk", "step_id", "code", "statement", "status", "order"
             )
         ),
+        list(Survey.objects.values_list("pk", "title", "status", "current_version_id")),
+        list(Response.objects.order_by("pk").values_list("pk", "respondent_id", "ratings")),
+        Invitation.objects.count(),
     )
 
 
@@ -83,3 +88,18 @@ def test_seed_demo_twice_duplicates_nothing_and_keeps_edits():
     )
     assert get_user_model().objects.count() == 3
     assert authenticate(username="demo", password="changed-by-the-owner") is not None
+
+
+def test_seed_demo_publishes_a_survey_with_responses_that_have_real_groups_in_them():
+    from analysis.core import segments
+
+    seed()
+    survey = Survey.objects.get()
+    assert survey.status == "open" and survey.current_version.number == 1
+    counts = survey.responses.counts()
+    assert counts["completed"] == 320 and counts["in_progress"] > 0
+    assert counts["screened_out"] > 0 and counts["flagged"] >= 6
+    matrix = load_matrix(survey)
+    assert matrix.importance.shape == (counts["completed"] - counts["flagged"], 48)
+    found = segments.segment(matrix.importance, matrix.satisfaction, seed=1)
+    assert found.found and found.k in (2, 3, 4)
