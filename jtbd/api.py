@@ -10,7 +10,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import APIException, PermissionDenied, ValidationError
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
@@ -33,6 +33,12 @@ from jtbd.serializers import (
 )
 from jtbd.statements import check_statement
 from workspaces.models import Workspace
+
+
+class Conflict(APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The object is in use."
+    default_code = "conflict"
 
 
 def _as_drf_error(exc: DjangoValidationError) -> ValidationError:
@@ -78,7 +84,20 @@ class JobViewSet(viewsets.ModelViewSet):
             raise _as_drf_error(exc) from None
 
     def perform_destroy(self, instance: Job) -> None:
-        instance.delete()
+        try:
+            services.delete_job(job=instance)
+        except DjangoValidationError as exc:
+            raise Conflict(" ".join(exc.messages)) from None
+
+    def perform_update(self, serializer: JobSerializer) -> None:
+        job = serializer.instance
+        for name, value in serializer.validated_data.items():
+            setattr(job, name, value)
+        try:
+            job.full_clean()
+        except DjangoValidationError as exc:
+            raise _as_drf_error(exc) from None
+        job.save(update_fields=[*serializer.validated_data, "updated_at"])
 
     @extend_schema(
         responses={(200, "application/json"): OpenApiTypes.OBJECT},
@@ -216,6 +235,17 @@ class JobStepViewSet(viewsets.ModelViewSet):
         except DjangoValidationError as exc:
             raise _as_drf_error(exc) from None
 
+    def perform_update(self, serializer: JobStepSerializer) -> None:
+        step = serializer.instance
+        fields = [f for f in serializer.validated_data if f != "job"]
+        for name in fields:
+            setattr(step, name, serializer.validated_data[name])
+        try:
+            step.full_clean()
+        except DjangoValidationError as exc:
+            raise _as_drf_error(exc) from None
+        step.save(update_fields=fields)
+
     def perform_destroy(self, instance: JobStep) -> None:
         try:
             services.delete_step(step=instance)
@@ -288,6 +318,12 @@ class DesiredOutcomeViewSet(viewsets.ModelViewSet):
             )
         except DjangoValidationError as exc:
             raise _as_drf_error(exc) from None
+
+    def perform_destroy(self, instance: DesiredOutcome) -> None:
+        try:
+            services.delete_outcome(outcome=instance)
+        except DjangoValidationError as exc:
+            raise Conflict(" ".join(exc.messages)) from None
 
     @extend_schema(request=MoveSerializer, responses={204: None})
     @action(detail=True, methods=["post"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Max
@@ -124,6 +125,17 @@ class Job(models.Model):
         if highest != self.last_outcome_number:
             self.last_outcome_number = highest
             self.save(update_fields=["last_outcome_number"])
+
+    def published_codes(self) -> set[str]:
+        """Codes respondents have seen in a published survey version of this job. Analyses and
+        imports refer to outcomes by these codes, so they may not change or disappear."""
+        version_model = apps.get_model("surveys", "SurveyVersion")
+        codes: set[str] = set()
+        for content in version_model.objects.filter(survey__job=self).values_list(
+            "content", flat=True
+        ):
+            codes.update(content.get("outcome_codes", []))
+        return codes
 
     def next_step_order(self) -> int:
         return (self.steps.aggregate(m=Max("order"))["m"] or 0) + 1

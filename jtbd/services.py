@@ -68,6 +68,8 @@ def add_outcome(
     code = code.strip() or job.next_outcome_code()
     if job.outcomes.filter(code=code).exists():
         raise ValidationError({"code": f"Code {code} is already used in this job."})
+    if code in job.published_codes():
+        raise ValidationError({"code": f"Code {code} was used in a published survey."})
     last = step.outcomes.order_by("-order").values_list("order", flat=True).first()
     outcome = DesiredOutcome(job=job, step=step, code=code, status=status, order=(last or 0) + 1)
     outcome.set_statement(statement)
@@ -91,12 +93,21 @@ def update_outcome(
         _check_blocking(outcome.job, statement)
         outcome.set_statement(statement)
         fields += ["statement", "direction", "metric", "object_of_control", "clarifier"]
-    if code is not None and code != outcome.code:
+    renamed = code is not None and code != outcome.code
+    if renamed:
         if outcome.job.outcomes.exclude(pk=outcome.pk).filter(code=code).exists():
             raise ValidationError({"code": f"Code {code} is already used in this job."})
+        published = outcome.job.published_codes()
+        if outcome.code in published:
+            raise ValidationError(
+                {"code": f"{outcome.code} is in a published survey; its code cannot change."}
+            )
+        if code in published:
+            raise ValidationError(
+                {"code": f"Code {code} was used in a published survey; choose another."}
+            )
         outcome.code = code
         fields.append("code")
-        outcome.job.remember_outcome_codes()
     if step is not None and step.pk != outcome.step_id:
         if step.job_id != outcome.job_id:
             raise ValidationError({"step": "The step belongs to another job."})
@@ -109,7 +120,31 @@ def update_outcome(
         fields.append("status")
     outcome.full_clean()
     outcome.save(update_fields=fields)
+    if renamed:
+        outcome.job.remember_outcome_codes()
     return outcome
+
+
+@transaction.atomic
+def delete_outcome(*, outcome: DesiredOutcome) -> None:
+    """Delete an outcome that no respondent has seen; published ones stay for the analyses."""
+    if outcome.code in outcome.job.published_codes():
+        raise ValidationError(
+            f"{outcome.code} is in a published survey, so analyses refer to it: it cannot be "
+            "deleted. Leave it out of the survey's next version instead."
+        )
+    outcome.delete()
+
+
+@transaction.atomic
+def delete_job(*, job: Job) -> None:
+    """Delete a job with its steps and outcomes; refused while surveys use it."""
+    count = job.surveys.count()
+    if count:
+        raise ValidationError(
+            f"The job has {count} survey(s) with their responses and results: delete those first."
+        )
+    job.delete()
 
 
 def _renumber(rows: list, field: str = "order") -> None:

@@ -128,6 +128,8 @@ __all__ = [
     "StatementCheck",
     "StatementParts",
     "check_statement",
+    "near_duplicate_finding",
+    "near_duplicates",
     "parse_statement",
     "similarity",
 ]
@@ -513,6 +515,46 @@ def similarity(a: str, b: str) -> float:
     return difflib.SequenceMatcher(None, first, second, autojunk=False).ratio()
 
 
+def _near_score(first: str, second: str) -> float | None:
+    """`similarity` of two normalised texts when it can reach the threshold, else None.
+
+    difflib's real_quick_ratio and quick_ratio are upper bounds of ratio and cost far less, so
+    most pairs are ruled out without the full comparison (a job map with 150 outcomes compares
+    11,000 pairs on every view)."""
+    if not first or not second:
+        return None
+    first, second = sorted((first, second))
+    matcher = difflib.SequenceMatcher(None, first, second, autojunk=False)
+    if matcher.real_quick_ratio() < NEAR_DUPLICATE_THRESHOLD:
+        return None
+    if matcher.quick_ratio() < NEAR_DUPLICATE_THRESHOLD:
+        return None
+    score = matcher.ratio()
+    return score if score >= NEAR_DUPLICATE_THRESHOLD else None
+
+
+def near_duplicate_finding(code: str, score: float) -> Finding:
+    return _warning(
+        "near_duplicate",
+        f"Nearly the same as outcome {code} ({score:.0%} alike): "
+        "merge them or make the difference explicit.",
+        code,
+    )
+
+
+def near_duplicates(items: Iterable[tuple[str, str]]) -> dict[str, list[tuple[str, float]]]:
+    """Every near-duplicate pair among (code, statement) items, each pair compared once."""
+    normalised = [(code, _normalise_for_similarity(text)) for code, text in items]
+    found: dict[str, list[tuple[str, float]]] = {code: [] for code, _ in normalised}
+    for i, (code_a, text_a) in enumerate(normalised):
+        for code_b, text_b in normalised[i + 1 :]:
+            score = _near_score(text_a, text_b)
+            if score is not None:
+                found[code_a].append((code_b, score))
+                found[code_b].append((code_a, score))
+    return found
+
+
 def _warning(code: str, message: str, detail: str = "") -> Finding:
     return Finding(code=code, severity="warning", message=message, detail=detail)
 
@@ -619,17 +661,8 @@ def check_statement(
     own_text = _normalise_for_similarity(statement)
     for code, other in others:
         # Two texts with no letters or digits would score 1.0 while saying nothing alike.
-        if not own_text or not _normalise_for_similarity(other):
-            continue
-        score = similarity(statement, other)
-        if score >= NEAR_DUPLICATE_THRESHOLD:
-            findings.append(
-                _warning(
-                    "near_duplicate",
-                    f"Nearly the same as outcome {code} ({score:.0%} alike): "
-                    "merge them or make the difference explicit.",
-                    code,
-                )
-            )
+        score = _near_score(own_text, _normalise_for_similarity(other))
+        if score is not None:
+            findings.append(near_duplicate_finding(code, score))
 
     return StatementCheck(statement=statement, parts=parts, findings=tuple(findings))

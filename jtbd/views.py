@@ -21,7 +21,7 @@ from jtbd.forms import (
     StepForm,
 )
 from jtbd.models import DesiredOutcome, Job, JobStep, OutcomeStatus
-from jtbd.statements import check_statement
+from jtbd.statements import check_statement, near_duplicate_finding, near_duplicates
 from workspaces.access import SESSION_KEY, current_membership
 from workspaces.models import Workspace
 
@@ -136,7 +136,11 @@ def job_delete(request: HttpRequest, pk: int) -> HttpResponse:
     if request.POST.get("confirm") != job.statement:
         messages.error(request, "Type the job statement exactly to confirm deleting it.")
         return redirect(job)
-    job.delete()
+    try:
+        services.delete_job(job=job)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect(job)
     messages.success(request, "Job deleted.")
     return redirect("jtbd:job-list")
 
@@ -146,18 +150,17 @@ def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
     job = _job_for(request, pk)
     steps = list(job.steps.order_by("order", "id"))
     outcomes = list(job.outcomes.order_by("order", "id"))
-    siblings = [(o.code, o.statement) for o in outcomes]
+    duplicates = near_duplicates((o.code, o.statement) for o in outcomes)
     solution_words = job.workspace.solution_word_list()
     by_step: dict[int, list] = {s.pk: [] for s in steps}
     flagged = 0
     for o in outcomes:
-        result = check_statement(
-            o.statement,
-            solution_words=solution_words,
-            others=[(c, s) for c, s in siblings if c != o.code],
-        )
-        o.findings = result.findings
-        flagged += bool(result.findings)
+        result = check_statement(o.statement, solution_words=solution_words)
+        o.findings = [
+            *result.findings,
+            *(near_duplicate_finding(code, score) for code, score in duplicates[o.code]),
+        ]
+        flagged += bool(o.findings)
         by_step[o.step_id].append(o)
     for step in steps:
         step.outcome_list = by_step[step.pk]
@@ -305,7 +308,11 @@ def outcome_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def outcome_delete(request: HttpRequest, pk: int) -> HttpResponse:
     outcome = _outcome_for(request, pk)
     job = outcome.job
-    outcome.delete()
+    try:
+        services.delete_outcome(outcome=outcome)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect(f"{job.get_absolute_url()}#outcome-{outcome.pk}")
     messages.success(request, f"Outcome {outcome.code} deleted.")
     return redirect(job)
 

@@ -472,3 +472,51 @@ def test_a_deleted_outcomes_code_is_never_handed_out_again(api, job):
 
 
 OUTCOMES_NEW = "Minimize the time it takes to find the team's weekly adoption figures"
+
+
+def _publish_survey_over(job):
+    from surveys import services as survey_services
+
+    survey = survey_services.create_survey(workspace=job.workspace, job=job, title="Wave 1")
+    survey_services.publish_survey(survey=survey)
+    return survey
+
+
+def test_a_job_with_surveys_cannot_be_deleted_and_nothing_is_lost(api, job, client, researcher):
+    _publish_survey_over(job)
+    refused = api.delete(f"/api/jobs/{job.pk}/")
+    assert refused.status_code == 409 and "survey" in refused.json()["detail"]
+    client.force_login(researcher)
+    page = client.post(f"/jobs/{job.pk}/delete/", {"confirm": job.statement}, follow=True)
+    assert page.status_code == 200 and "delete those first" in page.content.decode()
+    assert job.outcomes.count() == 3 and job.steps.count() == 8
+
+
+def test_a_published_outcomes_code_cannot_change_be_deleted_or_be_reused(api, job):
+    _publish_survey_over(job)
+    first = job.outcomes.get(code="O001")
+    renamed = api.patch(f"/api/outcomes/{first.pk}/", {"code": "Z001"}, format="json")
+    assert renamed.status_code == 400 and "cannot change" in str(renamed.json())
+    deleted = api.delete(f"/api/outcomes/{first.pk}/")
+    assert deleted.status_code == 409
+    first.refresh_from_db()
+    assert first.code == "O001"
+    step = job.steps.first()
+    draft = api.post(
+        "/api/outcomes/", {"step": step.pk, "statement": OUTCOMES_NEW, "code": "X1"}, format="json"
+    )
+    assert draft.status_code == 201
+    reuse = api.patch(f"/api/outcomes/{draft.json()['id']}/", {"code": "O002"}, format="json")
+    assert reuse.status_code == 400
+
+
+def test_a_renamed_outcome_number_is_remembered(api, job):
+    third = job.outcomes.get(code="O003")
+    assert (
+        api.patch(f"/api/outcomes/{third.pk}/", {"code": "O099"}, format="json").status_code == 200
+    )
+    assert api.delete(f"/api/outcomes/{third.pk}/").status_code == 204
+    created = api.post(
+        "/api/outcomes/", {"step": job.steps.first().pk, "statement": OUTCOMES_NEW}, format="json"
+    )
+    assert created.json()["code"] == "O100"
