@@ -141,6 +141,11 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": [
+        "config.parsers.SafeJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 200,
@@ -180,7 +185,26 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
 # or a separate `celery beat`).
 CELERY_BEAT_SCHEDULE = {
     "dispatch-pending-outbox": {"task": "surveys.tasks.dispatch_pending_outbox", "schedule": 30.0},
+    "sweep-analysis-runs": {"task": "analysis.tasks.sweep_analysis_runs", "schedule": 60.0},
 }
+# Time limits of one analysis run (seconds): the soft limit fails the run with a clear message,
+# the hard limit kills the worker process.
+ANALYSIS_TIME_LIMIT = env_int("ANALYSIS_TIME_LIMIT", 1800, minimum=2)
+ANALYSIS_SOFT_TIME_LIMIT = env_int(
+    "ANALYSIS_SOFT_TIME_LIMIT", max(1, ANALYSIS_TIME_LIMIT - 60), minimum=1
+)
+if ANALYSIS_SOFT_TIME_LIMIT >= ANALYSIS_TIME_LIMIT:
+    raise ImproperlyConfigured("ANALYSIS_SOFT_TIME_LIMIT must be below ANALYSIS_TIME_LIMIT.")
+# Redis hands an unacknowledged message to another worker after the visibility timeout: that is
+# how a run whose worker was killed gets finished. It must exceed the longest task, or a run
+# still being worked on would be delivered a second time (analysis/services.py relies on it).
+BROKER_VISIBILITY_TIMEOUT = env_int("CELERY_VISIBILITY_TIMEOUT", ANALYSIS_TIME_LIMIT + 300)
+if BROKER_VISIBILITY_TIMEOUT <= ANALYSIS_TIME_LIMIT:
+    raise ImproperlyConfigured(
+        f"CELERY_VISIBILITY_TIMEOUT={BROKER_VISIBILITY_TIMEOUT} must exceed "
+        f"ANALYSIS_TIME_LIMIT={ANALYSIS_TIME_LIMIT}, or running analyses would be delivered twice."
+    )
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": BROKER_VISIBILITY_TIMEOUT}
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", default=not DEBUG)

@@ -11,13 +11,15 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serial
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import APIException, PermissionDenied, ValidationError
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.params import filter_by_choice, filter_by_id, valid_id
+from config.parsers import SafeJSONParser
 from jtbd import catalogue, services
-from jtbd.models import DesiredOutcome, Job, JobStep
+from jtbd.models import DesiredOutcome, Job, JobStep, OutcomeStatus
 from jtbd.permissions import CanWriteWorkspace
 from jtbd.serializers import (
     DesiredOutcomeSerializer,
@@ -70,10 +72,7 @@ class JobViewSet(viewsets.ModelViewSet):
 
     def get_queryset(self):
         qs = Job.objects.for_user(self.request.user).select_related("workspace")
-        workspace = self.request.query_params.get("workspace")
-        if workspace and workspace.isdigit():
-            qs = qs.filter(workspace_id=workspace)
-        return qs
+        return filter_by_id(qs, self.request.query_params, "workspace")
 
     def perform_create(self, serializer: JobSerializer) -> None:
         data = serializer.validated_data
@@ -134,12 +133,12 @@ class JobViewSet(viewsets.ModelViewSet):
         description="Create a new job from an exported JSON catalogue. Any problem: 400 listing "
         "every problem, nothing stored.",
     )
-    @action(detail=False, methods=["post"], url_path="import", parser_classes=[JSONParser])
+    @action(detail=False, methods=["post"], url_path="import", parser_classes=[SafeJSONParser])
     def import_json(self, request, format=None) -> Response:
-        workspace_id = request.query_params.get("workspace", "")
+        workspace_id = valid_id(request.query_params.get("workspace"))
         workspace = (
             Workspace.objects.for_user(request.user).filter(pk=workspace_id).first()
-            if workspace_id.isdigit()
+            if workspace_id is not None
             else None
         )
         if workspace is None:
@@ -217,9 +216,7 @@ class JobStepViewSet(viewsets.ModelViewSet):
         qs = JobStep.objects.filter(job__in=Job.objects.for_user(self.request.user)).select_related(
             "job__workspace"
         )
-        job = self.request.query_params.get("job")
-        if job and job.isdigit():
-            qs = qs.filter(job_id=job)
+        qs = filter_by_id(qs, self.request.query_params, "job")
         return qs.order_by("job_id", "order", "id")
 
     def perform_create(self, serializer: JobStepSerializer) -> None:
@@ -271,12 +268,8 @@ class DesiredOutcomeViewSet(viewsets.ModelViewSet):
             job__in=Job.objects.for_user(self.request.user)
         ).select_related("job__workspace", "step")
         for param in ("job", "step"):
-            value = self.request.query_params.get(param)
-            if value and value.isdigit():
-                qs = qs.filter(**{f"{param}_id": value})
-        status_ = self.request.query_params.get("status")
-        if status_:
-            qs = qs.filter(status=status_)
+            qs = filter_by_id(qs, self.request.query_params, param)
+        qs = filter_by_choice(qs, self.request.query_params, "status", OutcomeStatus.values)
         return qs.order_by("job_id", "step__order", "order", "id")
 
     def get_serializer_context(self) -> dict:

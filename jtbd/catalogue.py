@@ -169,6 +169,9 @@ class _Checker:
             self.add(where, name, "must be text", value)
             return None
         text = _text(value)
+        if "\x00" in text:
+            self.add(where, name, "contains a NUL character", text.replace("\x00", "\\0")[:60])
+            return None
         if required and not text:
             self.add(where, name, "is required")
             return None
@@ -214,6 +217,8 @@ def parse_json_bytes(data: bytes | str) -> dict:
         raise CatalogueImportError(
             [Problem(f"line {exc.lineno} column {exc.colno}", "json", exc.msg)]
         ) from None
+    except (ValueError, RecursionError) as exc:  # integers too long, nesting too deep
+        raise CatalogueImportError([Problem("file", "json", f"cannot be read: {exc}")]) from None
     return document
 
 
@@ -333,7 +338,17 @@ def import_csv(job: Job, data: bytes | str) -> ImportResult:
     except UnicodeDecodeError:
         raise CatalogueImportError([Problem("file", "encoding", "is not UTF-8 text")]) from None
     reader = csv.DictReader(io.StringIO(text, newline=""))
-    header = [h.strip() for h in (reader.fieldnames or [])]
+    try:
+        header = [h.strip() for h in (reader.fieldnames or [])]
+    except csv.Error as exc:
+        raise CatalogueImportError(
+            [Problem("row 1", "file", f"not readable as CSV: {exc}")]
+        ) from None
+    duplicated = sorted({h for h in header if header.count(h) > 1})
+    if duplicated:
+        raise CatalogueImportError(
+            [Problem("row 1", h, "the column appears more than once") for h in duplicated]
+        )
     missing = [c for c in CSV_REQUIRED if c not in header]
     if missing:
         raise CatalogueImportError(
@@ -344,7 +359,13 @@ def import_csv(job: Job, data: bytes | str) -> ImportResult:
     existing_steps = {(s.stage, s.title): s for s in job.steps.all()}
     grouped: dict[tuple[str, str], tuple[str, list[tuple[str, str, str]]]] = {}
     rows = 0
-    for row_number, row in enumerate(reader, start=2):
+    try:
+        parsed_rows = list(enumerate(reader, start=2))
+    except csv.Error as exc:
+        raise CatalogueImportError(
+            [Problem(f"row {reader.line_num}", "file", f"not readable as CSV: {exc}")]
+        ) from None
+    for row_number, row in parsed_rows:
         rows += 1
         where = f"row {row_number}"
         if None in row:

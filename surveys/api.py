@@ -25,6 +25,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
+from config.params import filter_by_choice, filter_by_id
 from jtbd.models import DesiredOutcome, Job
 from jtbd.permissions import CanWriteWorkspace
 from surveys import importing, services, submission
@@ -35,6 +36,7 @@ from surveys.models import (
     ResponseStatus,
     Survey,
     SurveyOutcome,
+    SurveyStatus,
 )
 from surveys.models import Response as SurveyResponse
 from surveys.serializers import (
@@ -94,15 +96,6 @@ class CanWriteSurvey(BasePermission):
         if request.method in SAFE_METHODS:
             return True
         return _survey_of(obj).workspace.can_write(request.user)
-
-
-def _id_param(qs, request, name: str, field: str | None = None):
-    value = request.query_params.get(name)
-    if value is None:
-        return qs
-    if not value.isdigit():
-        return qs.none()
-    return qs.filter(**{field or f"{name}_id": value})
 
 
 def _outcomes_by_code(job: Job, codes: list[str]) -> list[DesiredOutcome]:
@@ -175,10 +168,9 @@ class SurveyViewSet(viewsets.ModelViewSet):
                 **{name: Count("responses", filter=match) for name, match in responses.items()}
             )
         )
-        qs = _id_param(qs, self.request, "workspace")
-        qs = _id_param(qs, self.request, "job")
-        if status_ := self.request.query_params.get("status"):
-            qs = qs.filter(status=status_)
+        qs = filter_by_id(qs, self.request.query_params, "workspace")
+        qs = filter_by_id(qs, self.request.query_params, "job")
+        qs = filter_by_choice(qs, self.request.query_params, "status", SurveyStatus.values)
         return qs
 
     def perform_create(self, serializer: SurveySerializer) -> None:
@@ -419,7 +411,9 @@ class QuestionViewSet(viewsets.ModelViewSet):
 
     def get_queryset(self):
         qs = Question.objects.filter(survey__in=Survey.objects.for_user(self.request.user))
-        return _id_param(qs, self.request, "survey").order_by("survey_id", "order", "id")
+        return filter_by_id(qs, self.request.query_params, "survey").order_by(
+            "survey_id", "order", "id"
+        )
 
     def perform_create(self, serializer: QuestionSerializer) -> None:
         survey = serializer.validated_data["survey"]
@@ -457,7 +451,7 @@ class InvitationViewSet(viewsets.ReadOnlyModelViewSet):
         qs = Invitation.objects.filter(
             survey__in=Survey.objects.for_user(self.request.user)
         ).with_status()
-        return _id_param(qs, self.request, "survey").order_by("survey_id", "id")
+        return filter_by_id(qs, self.request.query_params, "survey").order_by("survey_id", "id")
 
 
 @extend_schema(
@@ -473,9 +467,8 @@ class ResponseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
 
     def get_queryset(self):
         qs = SurveyResponse.objects.for_user(self.request.user).defer("shown_order", "page_seconds")
-        qs = _id_param(qs, self.request, "survey")
-        if status_ := self.request.query_params.get("status"):
-            qs = qs.filter(status=status_)
+        qs = filter_by_id(qs, self.request.query_params, "survey")
+        qs = filter_by_choice(qs, self.request.query_params, "status", ResponseStatus.values)
         if self.request.query_params.get("flagged") == "1":
             qs = qs.exclude(flags=[])
         return qs.order_by("id")

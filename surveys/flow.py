@@ -44,7 +44,9 @@ class Problem:
     message: str
 
 
-def build_pages(content: Mapping) -> list[Page]:
+def build_pages(content: Mapping, shown_order: Mapping[str, list[str]] | None = None) -> list[Page]:
+    """The version's pages; with a respondent's `shown_order`, outcome pages list their outcomes
+    in the order that respondent sees them."""
     pages = [Page("welcome", "welcome", "Welcome")]
     questions = content.get("questions", [])
     screener = tuple(q for q in questions if q["screener"])
@@ -59,9 +61,12 @@ def build_pages(content: Mapping) -> list[Page]:
         chunks = max(1, math.ceil(len(codes) / MAX_OUTCOMES_PER_PAGE))
         size = math.ceil(len(codes) / chunks)
         for c in range(chunks):
+            key = f"step-{i}-{c}"
             part = tuple(codes[c * size : (c + 1) * size])
+            if shown_order and key in shown_order:
+                part = tuple(shown_order[key])
             title = step["title"] if chunks == 1 else f"{step['title']} ({c + 1} of {chunks})"
-            outcome_pages.append(Page("outcomes", f"step-{i}-{c}", title, outcome_codes=part))
+            outcome_pages.append(Page("outcomes", key, title, outcome_codes=part))
     if content.get("attention_check") and outcome_pages:
         middle = len(outcome_pages) // 2
         p = outcome_pages[middle]
@@ -73,13 +78,20 @@ def build_pages(content: Mapping) -> list[Page]:
 
 
 def shuffled_orders(pages: list[Page], rng: random.Random) -> dict[str, list[str]]:
-    """Each outcome page's order for one respondent, randomised within the page's step."""
-    orders = {}
+    """Each outcome page's outcomes for one respondent: a step's outcomes are shuffled as a whole
+    and then dealt to that step's pages, so order is randomised within the step."""
+    by_step: dict[str, list[Page]] = {}
     for page in pages:
         if page.kind == "outcomes":
-            codes = list(page.outcome_codes)
-            rng.shuffle(codes)
-            orders[page.key] = codes
+            by_step.setdefault(page.key.rsplit("-", 1)[0], []).append(page)
+    orders = {}
+    for step_pages in by_step.values():
+        codes = [code for page in step_pages for code in page.outcome_codes]
+        rng.shuffle(codes)
+        start = 0
+        for page in step_pages:
+            orders[page.key] = codes[start : start + len(page.outcome_codes)]
+            start += len(page.outcome_codes)
     return orders
 
 

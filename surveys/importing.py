@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -39,6 +40,8 @@ from surveys.models import (
 from workspaces.models import Workspace
 
 REPORT_LIMIT = 50
+MAX_ID_LENGTH = 200
+MAX_PROFILE_LENGTH = 500
 _BAD = 255
 # Accepted spellings of the five ratings; anything else in a rating column is a problem.
 _RATING = {"": 0}
@@ -228,6 +231,15 @@ def parse_wide_csv(
             row_numbers.append(row_number)
             if not rid:
                 problems.append(CellProblem(row_number, options.id_column, "", "the id is empty"))
+            elif len(rid) > MAX_ID_LENGTH or "\x00" in rid:
+                problems.append(
+                    CellProblem(
+                        row_number,
+                        options.id_column,
+                        rid[:60].replace("\x00", "\\0"),
+                        f"ids are at most {MAX_ID_LENGTH} characters, without NUL characters",
+                    )
+                )
             elif rid in seen:
                 problems.append(
                     CellProblem(
@@ -242,7 +254,18 @@ def parse_wide_csv(
             ids.append(rid)
             cells.append([row[i] for i in rating_index])
             if profile_index:
-                profile_rows.append([row[i].strip() for i in profile_index])
+                values = [row[i].strip() for i in profile_index]
+                for column, value in zip(profile_present, values, strict=True):
+                    if "\x00" in value or len(value) > MAX_PROFILE_LENGTH:
+                        problems.append(
+                            CellProblem(
+                                row_number,
+                                column,
+                                value[:60].replace("\x00", "\\0"),
+                                f"at most {MAX_PROFILE_LENGTH} characters, without NUL characters",
+                            )
+                        )
+                profile_rows.append(values)
     except csv.Error as exc:
         problems.append(CellProblem(reader.line_num, "", "", f"not readable as CSV: {exc}"))
         raise ResponseImportError(problems) from None
@@ -310,10 +333,9 @@ def _infer_question(column: str, values: list[str], order: int) -> Question:
 
 def _is_number(value: str) -> bool:
     try:
-        float(value)
+        return math.isfinite(float(value))
     except ValueError:
         return False
-    return True
 
 
 def _profile_value(question: Question | None, raw: str):

@@ -67,7 +67,7 @@ def _answer(request: HttpRequest, survey: Survey, response: Response | None, sta
 
     version = response.version if response else survey.current_version
     content = version.content
-    pages = flow.build_pages(content)
+    pages = flow.build_pages(content, response.shown_order if response else None)
     page_index = response.page if response else 0
     problems: list[flow.Problem] = []
     posted = None
@@ -94,6 +94,7 @@ def _answer(request: HttpRequest, survey: Survey, response: Response | None, sta
                 response_id=response.pk, page_index=posted_index, data=request.POST
             )
             response, problems = result.response, result.problems
+            pages = flow.build_pages(content, response.shown_order)
             if not problems:
                 finished = response.status != ResponseStatus.IN_PROGRESS
                 http = redirect(request.path + ("?done=1" if finished else ""))
@@ -121,7 +122,7 @@ def _page_context(survey, content, pages, page, page_index, response, problems, 
     saved: dict[str, tuple[int | None, int | None]] = {}
     if response is not None and response.ratings:
         saved = ratings.decode_answers(response.ratings, response.version.outcome_codes)
-    order = (response.shown_order.get(page.key) if response else None) or list(page.outcome_codes)
+    order = list(page.outcome_codes)  # already in the order this respondent sees them
     items = []
     for code in order:
         imp, sat = saved.get(code, (None, None))

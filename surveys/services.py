@@ -167,7 +167,7 @@ def submit_page(*, response_id: int, page_index: int, data, now=None) -> PageRes
     if response.status != ResponseStatus.IN_PROGRESS or page_index != response.page:
         return PageResult(response, [])
     content = response.version.content
-    pages = flow.build_pages(content)
+    pages = flow.build_pages(content, response.shown_order)
     page = pages[page_index]
     answers, problems = flow.read_page(page, content, data)
     if problems:
@@ -205,7 +205,8 @@ def own_flags(response: Response, pages: list[flow.Page] | None = None) -> list[
     """Flags that depend on this response alone; speeders are set survey-wide afterwards."""
     codes = response.version.outcome_codes
     imp, sat = ratings.decode(response.ratings, len(codes))
-    pages = pages if pages is not None else flow.build_pages(response.version.content)
+    if pages is None:
+        pages = flow.build_pages(response.version.content, response.shown_order)
     index = {c: i for i, c in enumerate(codes)}
     columns = [[index[c] for c in p.outcome_codes] for p in pages if p.kind == "outcomes"]
     flags = []

@@ -10,8 +10,18 @@ from django.utils import timezone
 from surveys import services
 from surveys.models import Outbox
 
+
+def _response_completed(survey_id: int) -> None:
+    services.refresh_speeders(survey_id=survey_id)
+    # Re-analyse with the new response. Debounced: while a run of this survey is queued the
+    # request joins it (at most one queued run per survey; it reads the data when it starts).
+    from analysis.services import request_reanalysis
+
+    request_reanalysis(survey_id=survey_id)
+
+
 HANDLERS = {
-    "response_completed": lambda survey_id: services.refresh_speeders(survey_id=survey_id),
+    "response_completed": _response_completed,
 }
 
 

@@ -15,6 +15,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from config.params import valid_id
 from jtbd.models import DesiredOutcome
 from surveys import flow, services
 from surveys.forms import (
@@ -289,7 +290,9 @@ def responses(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST":
         if not survey.workspace.can_write(request.user):
             raise PermissionDenied("Viewers cannot change which responses are analysed.")
-        response = get_object_or_404(Response, pk=request.POST.get("response") or 0, survey=survey)
+        response = get_object_or_404(
+            Response, pk=valid_id(request.POST.get("response")) or 0, survey=survey
+        )
         decision = {"include": True, "exclude": False, "auto": None}.get(
             request.POST.get("decision")
         )

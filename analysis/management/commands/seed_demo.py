@@ -196,7 +196,7 @@ def _seed_responses(survey: Survey) -> None:
             completed_at=started + timedelta(minutes=minutes),
             duration_seconds=minutes * 60,
         )
-        response.flags = survey_services.own_flags(response, pages)
+        response.flags = survey_services.own_flags(response)
         rows.append(response)
     for i in range(24):  # people who stopped part-way, at different pages
         started = now - timedelta(days=float(rng.uniform(0, 21)))

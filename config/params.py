@@ -1,0 +1,34 @@
+"""Query-string filters for API lists: a malformed value matches nothing instead of failing.
+
+Values reach the database only once they are known to be valid, so an id too large for a
+bigint or a NUL character never turns into a server error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db.models import QuerySet
+
+MAX_ID_DIGITS = 18  # below 2**63, the largest bigint
+
+
+def valid_id(value: str | None) -> int | None:
+    if value is None or not value.isdigit() or len(value) > MAX_ID_DIGITS:
+        return None
+    return int(value)
+
+
+def filter_by_id(qs: QuerySet, params, name: str, field: str | None = None) -> QuerySet:
+    raw = params.get(name)
+    if raw is None:
+        return qs
+    value = valid_id(raw)
+    return qs.none() if value is None else qs.filter(**{field or f"{name}_id": value})
+
+
+def filter_by_choice(qs: QuerySet, params, name: str, choices: Iterable[str]) -> QuerySet:
+    raw = params.get(name)
+    if not raw:
+        return qs
+    return qs.filter(**{name: raw}) if raw in set(choices) else qs.none()
