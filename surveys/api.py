@@ -26,6 +26,7 @@ from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
 from config.params import filter_by_choice, filter_by_id
+from jtbd.catalogue import neutralise_formula
 from jtbd.models import DesiredOutcome, Job
 from jtbd.permissions import CanWriteWorkspace
 from surveys import importing, services, submission
@@ -379,7 +380,8 @@ class SurveyViewSet(viewsets.ModelViewSet):
         writer.writerow(["external_id", "email", "link", "status"])
         for inv in survey.invitations.with_status().order_by("id"):
             writer.writerow(
-                [
+                neutralise_formula(v)
+                for v in [
                     inv.external_id,
                     inv.email,
                     request.build_absolute_uri(inv.path()),

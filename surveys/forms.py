@@ -176,8 +176,10 @@ class QuestionForm(forms.ModelForm):
         if question.pk is None:
             last = self.survey.questions.order_by("-order").values_list("order", flat=True).first()
             question.order = (last or 0) + 1
-        if commit:
-            question.save()
+            if commit:
+                question.save()
+        elif commit:
+            question.save(update_fields=[*self.Meta.fields, "key", "options", "disqualifying"])
         return question
 
 

@@ -147,7 +147,13 @@ def _page_context(survey, content, pages, page, page_index, response, problems, 
             kept = (response.profile if response else {}).get(q["key"])
             chosen = kept if isinstance(kept, list) else ([] if kept is None else [str(kept)])
         questions.append(
-            {"q": q, "name": name, "chosen": chosen, "value": chosen[0] if chosen else ""}
+            {
+                "q": q,
+                "name": name,
+                "chosen": chosen,
+                "value": chosen[0] if chosen else "",
+                "error": next((p.message for p in problems if p.field == name), ""),
+            }
         )
     return {
         "questions": questions,
@@ -160,6 +166,7 @@ def _page_context(survey, content, pages, page, page_index, response, problems, 
         "items": items,
         "problems": problems,
         "problem_fields": {p.field for p in problems},
+        "problem_messages": {p.field: p.message for p in problems},
         "values": values,
         "imp_scale": list(enumerate(content["importance_labels"], start=1)),
         "sat_scale": list(enumerate(content["satisfaction_labels"], start=1)),

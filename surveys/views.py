@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from config.params import valid_id
+from jtbd.catalogue import neutralise_formula
 from jtbd.models import DesiredOutcome
 from surveys import flow, services
 from surveys.forms import (
@@ -226,7 +227,8 @@ def invitations_csv(request: HttpRequest, pk: int) -> HttpResponse:
     for inv in survey.invitations.select_related("response").order_by("id"):
         response = getattr(inv, "response", None)
         writer.writerow(
-            [
+            neutralise_formula(v)
+            for v in [
                 inv.external_id,
                 inv.email,
                 request.build_absolute_uri(inv.path()),

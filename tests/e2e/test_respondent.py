@@ -61,8 +61,14 @@ def survey(workspace):
 def _check_accessibility(page, name: str) -> None:
     """axe-core, injected from npm: no serious or critical violations."""
     assert AXE.exists(), f"axe-core missing at {AXE}: run `npm ci`"
+    page.bring_to_front()  # a background page may never run axe's timers
     page.add_script_tag(path=str(AXE))
-    result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+    result = page.evaluate(
+        """async () => Promise.race([
+            axe.run(document, {resultTypes: ['violations']}),
+            new Promise((_, reject) => setTimeout(() => reject(new Error('axe timed out')), 30000)),
+        ])"""
+    )
     bad = [
         (v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
         for v in result["violations"]
