@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import Count
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
@@ -71,7 +72,13 @@ class JobViewSet(viewsets.ModelViewSet):
     permission_classes = [IsAuthenticated, CanWriteWorkspace]
 
     def get_queryset(self):
-        qs = Job.objects.for_user(self.request.user).select_related("workspace")
+        qs = (
+            Job.objects.for_user(self.request.user)
+            .select_related("workspace")
+            .annotate(
+                n_steps=Count("steps", distinct=True), n_outcomes=Count("outcomes", distinct=True)
+            )
+        )
         return filter_by_id(qs, self.request.query_params, "workspace")
 
     def perform_create(self, serializer: JobSerializer) -> None:
@@ -213,8 +220,10 @@ class JobStepViewSet(viewsets.ModelViewSet):
     permission_classes = [IsAuthenticated, CanWriteWorkspace]
 
     def get_queryset(self):
-        qs = JobStep.objects.filter(job__in=Job.objects.for_user(self.request.user)).select_related(
-            "job__workspace"
+        qs = (
+            JobStep.objects.filter(job__in=Job.objects.for_user(self.request.user))
+            .select_related("job__workspace")
+            .annotate(n_outcomes=Count("outcomes"))
         )
         qs = filter_by_id(qs, self.request.query_params, "job")
         return qs.order_by("job_id", "order", "id")

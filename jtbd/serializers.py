@@ -39,8 +39,8 @@ class JobSerializer(serializers.ModelSerializer):
     parent = ScopedPrimaryKeyField(
         lambda user: Job.objects.for_user(user), allow_null=True, required=False
     )
-    step_count = serializers.IntegerField(read_only=True, source="steps.count")
-    outcome_count = serializers.IntegerField(read_only=True, source="outcomes.count")
+    step_count = serializers.SerializerMethodField()
+    outcome_count = serializers.SerializerMethodField()
 
     class Meta:
         model = Job
@@ -58,6 +58,13 @@ class JobSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = ["created_at", "updated_at"]
+
+    def get_step_count(self, obj: Job) -> int:
+        # Lists annotate the counts in one query; a single created or updated job counts here.
+        return obj.n_steps if hasattr(obj, "n_steps") else obj.steps.count()
+
+    def get_outcome_count(self, obj: Job) -> int:
+        return obj.n_outcomes if hasattr(obj, "n_outcomes") else obj.outcomes.count()
 
     def validate(self, attrs: dict) -> dict:
         workspace = attrs.get("workspace") or getattr(self.instance, "workspace", None)
@@ -83,7 +90,10 @@ class JobSerializer(serializers.ModelSerializer):
 
 class JobStepSerializer(serializers.ModelSerializer):
     job = ScopedPrimaryKeyField(lambda user: Job.objects.for_user(user))
-    outcome_count = serializers.IntegerField(read_only=True, source="outcomes.count")
+    outcome_count = serializers.SerializerMethodField()
+
+    def get_outcome_count(self, obj: JobStep) -> int:
+        return obj.n_outcomes if hasattr(obj, "n_outcomes") else obj.outcomes.count()
 
     class Meta:
         model = JobStep

@@ -520,3 +520,17 @@ def test_a_renamed_outcome_number_is_remembered(api, job):
         "/api/outcomes/", {"step": job.steps.first().pk, "statement": OUTCOMES_NEW}, format="json"
     )
     assert created.json()["code"] == "O100"
+
+
+def test_listing_jobs_and_steps_costs_the_same_queries_for_many_rows(
+    api, workspace, django_assert_max_num_queries
+):
+    from tests.factories import JobFactory
+
+    for i in range(6):
+        JobFactory(workspace=workspace, statement=f"Get tool {i} adopted")
+    with django_assert_max_num_queries(4):
+        jobs = api.get("/api/jobs/").json()["results"]
+    assert len(jobs) == 6 and all(j["step_count"] == 8 for j in jobs)
+    with django_assert_max_num_queries(4):
+        assert len(api.get("/api/steps/").json()["results"]) == 48
