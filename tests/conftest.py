@@ -25,6 +25,17 @@ def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _forget_broker_connections():
+    """Celery keeps a producer pool for the process even for in-process tasks; drop it after each
+    test so a test that points the app at another broker cannot leak into the next one."""
+    yield
+    from config.celery import app
+
+    app._pool = None
+    app.amqp._producer_pool = None
+
+
 @pytest.fixture
 def workspace(db):
     return WorkspaceFactory(name="Acme")

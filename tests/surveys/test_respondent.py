@@ -249,6 +249,8 @@ def test_a_broker_that_is_down_never_reaches_the_respondent(
 
     app.conf.task_always_eager = False
     app.conf.broker_url = "redis://127.0.0.1:1/0"
+    app._pool = None  # a pool cached by an earlier test would still point at the old broker
+    app.amqp._producer_pool = None
     try:
         client = Client()
         with django_capture_on_commit_callbacks(execute=True):
@@ -260,6 +262,8 @@ def test_a_broker_that_is_down_never_reaches_the_respondent(
     finally:
         app.conf.task_always_eager = True
         app.conf.broker_url = "memory://"
+        app._pool = None
+        app.amqp._producer_pool = None
     # Once the broker is back, the catch-up dispatches it.
     assert services.dispatch_pending() == 1
     entry.refresh_from_db()

@@ -1,0 +1,157 @@
+"""CSV exports of stored results, shared by the commands, pages and the API.
+
+Results CSV (design.md, Interchange): one row per outcome, best opportunity first. Numbers are
+unrounded (Python's shortest round-trip form), empty where undefined; booleans are true/false.
+Text cells that a spreadsheet would run as a formula (starting with = + - @, tab or carriage
+return) get a leading apostrophe.
+
+Segments CSV: ``respondent_id,segment``, one row per respondent the run analysed, in response
+order; ``segment`` is the segment number (1 = largest), 1 for everyone when none was found.
+Respondent ids are written exactly as they came (they are keys to join back to the source file,
+set by the researcher's import or invitations), so they are not neutralised.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from typing import TextIO
+
+from analysis.models import AnalysisRun, OutcomeResult, SegmentMembership, SegmentResult
+from surveys.models import Survey
+
+RESULT_COLUMNS: tuple[str, ...] = (
+    "rank",
+    "code",
+    "statement",
+    "step",
+    "stage",
+    "n",
+    "n_satisfaction",
+    "importance",
+    "importance_lower",
+    "importance_upper",
+    "satisfaction",
+    "satisfaction_lower",
+    "satisfaction_upper",
+    "opportunity",
+    "opportunity_lower",
+    "opportunity_upper",
+    "band",
+    "overserved",
+    "p_top10",
+    "rank_lower",
+    "rank_upper",
+    "small_group",
+    "mean_importance",
+    "mean_satisfaction",
+    "mean_gap",
+    "opportunity_to_add_value",
+    "unmet_share",
+    "unmet_share_rest",
+    "unmet_q_value",
+    "distinctive",
+)
+SEGMENT_COLUMNS: tuple[str, ...] = ("respondent_id", "segment")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+class ExportError(Exception):
+    """Nothing to export; the message says why (shown to the user as is)."""
+
+
+def neutralise(text: str) -> str:
+    """Text a spreadsheet will show as text, never run as a formula."""
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    return neutralise(str(value))
+
+
+def latest_run(survey_id: int | str) -> AnalysisRun:
+    """The survey's latest successful run; ExportError for an unknown survey or none yet."""
+    try:
+        survey = Survey.objects.get(pk=int(survey_id))
+    except (Survey.DoesNotExist, ValueError, TypeError):
+        raise ExportError(f"No survey with id {survey_id!r}.") from None
+    run = AnalysisRun.objects.latest_succeeded(survey)
+    if run is None:
+        raise ExportError(
+            f"Survey {survey.pk} (“{survey.title}”) has no successful analysis yet: "
+            f"run `python manage.py analyze {survey.pk}` first."
+        )
+    return run
+
+
+def find_segment(run: AnalysisRun, value: str) -> SegmentResult:
+    """A segment of the run by number (1 = largest) or by name, case-insensitive."""
+    segments = list(run.segments.all())
+    if not segments:
+        raise ExportError(
+            f"Analysis {run.pk} found no segments (everyone is one group): "
+            "export without --segment."
+        )
+    text = str(value).strip()
+    for segment in segments:
+        if text.isdigit() and int(text) == segment.number:
+            return segment
+        if text.lower() in (segment.name.lower(), segment.custom_name.lower()):
+            return segment
+    choices = ", ".join(f"{s.number} ({s.display_name})" for s in segments)
+    raise ExportError(f"No segment {text!r} in analysis {run.pk}; it has {choices}.")
+
+
+def result_rows(run: AnalysisRun, segment: SegmentResult | None = None) -> Iterator[list[str]]:
+    """The results table of the whole sample or one segment, header first."""
+    yield list(RESULT_COLUMNS)
+    rows = OutcomeResult.objects.filter(run=run, segment=segment).order_by("rank", "position")
+    for row in rows.values_list(*RESULT_COLUMNS):
+        yield [cell(v) for v in row]
+
+
+def write_results_csv(out: TextIO, run: AnalysisRun, segment: SegmentResult | None = None) -> int:
+    """Write the results CSV to `out`; returns the number of outcome rows."""
+    rows = list(result_rows(run, segment))
+    csv.writer(out, lineterminator="\n").writerows(rows)
+    return len(rows) - 1
+
+
+def segment_rows(run: AnalysisRun) -> Iterator[tuple[str, int]]:
+    """(respondent id, segment number) for everyone the run analysed, in response order."""
+    try:
+        membership = run.membership
+    except SegmentMembership.DoesNotExist:
+        raise ExportError(f"Analysis {run.pk} has no stored membership.") from None
+    segments = membership.segment_array().tolist()
+    yield from zip(membership.respondent_ids, segments, strict=True)
+
+
+def write_segments_csv(out: TextIO, run: AnalysisRun) -> int:
+    """Write the segments CSV to `out`; returns the number of respondents."""
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(SEGMENT_COLUMNS)
+    count = 0
+    for respondent_id, number in segment_rows(run):
+        writer.writerow((respondent_id, number))
+        count += 1
+    return count
+
+
+def results_csv(run: AnalysisRun, segment: SegmentResult | None = None) -> str:
+    buffer = io.StringIO()
+    write_results_csv(buffer, run, segment)
+    return buffer.getvalue()
+
+
+def segments_csv(run: AnalysisRun) -> str:
+    buffer = io.StringIO()
+    write_segments_csv(buffer, run)
+    return buffer.getvalue()
