@@ -28,6 +28,7 @@ urlpatterns = [
     ),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("", include("analysis.urls")),
     path("", include("surveys.urls")),
     path("", include("jtbd.urls")),
 ]

@@ -103,3 +103,16 @@ def test_seed_demo_publishes_a_survey_with_responses_that_have_real_groups_in_th
     assert matrix.importance.shape == (counts["completed"] - counts["flagged"], 48)
     found = segments.segment(matrix.importance, matrix.satisfaction, seed=1)
     assert found.found and found.k in (2, 3, 4)
+
+
+def test_seed_demo_analyses_the_demo_survey_once():
+    from analysis.models import AnalysisRun, OutcomeResult
+
+    output = seed()
+    run = AnalysisRun.objects.get()
+    assert run.status == "succeeded"
+    assert run.segmentation["found"] is True
+    assert OutcomeResult.objects.filter(run=run, segment=None).count() == 48
+    assert f"Demo analysis #{run.pk}: succeeded" in output
+    seed()
+    assert AnalysisRun.objects.count() == 1

@@ -15,6 +15,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from analysis import demo
+from analysis import services as analysis_services
+from analysis.models import AnalysisRun
 from jtbd import services
 from jtbd.demo_data import DEMO_JOB, DEMO_STEPS
 from jtbd.models import DesiredOutcome, Job, JobStep, OutcomeStatus
@@ -63,6 +65,14 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Demo survey #{survey.pk} “{survey.title}”: {counts['completed']} completed, "
             f"{counts['in_progress']} in progress, {counts['screened_out']} screened out."
+        )
+        run = AnalysisRun.objects.latest_succeeded(survey)
+        if run is None:
+            run = analysis_services.analyze_now(survey=survey, parameters={"seed": 2026})
+        segments = run.segmentation or {}
+        self.stdout.write(
+            f"Demo analysis #{run.pk}: {run.status}, {run.n_respondents} respondents, "
+            f"segments: {segments.get('k', 1) if segments.get('found') else 'none found'}."
         )
 
     def _seed_job(self, workspace: Workspace) -> Job:

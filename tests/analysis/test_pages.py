@@ -1,0 +1,80 @@
+"""The survey's analysis page: latest results, a run's progress, starting a run."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from analysis import services
+from analysis.models import AnalysisRun, RunStatus
+from surveys.importing import ImportOptions, import_study
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def survey(workspace):
+    rows = ["respondent_id,imp_A1,sat_A1,imp_A2,sat_A2"]
+    rows += [f"r{i},{5 if i % 3 else 2},{1 + i % 5},{4},{2}" for i in range(120)]
+    return import_study(
+        workspace=workspace, name="Study", data="\n".join(rows), options=ImportOptions()
+    ).survey
+
+
+def test_the_page_shows_the_latest_results_with_intervals(client: Client, viewer, survey):
+    run = services.analyze_now(survey=survey, parameters={"segments": "off"})
+    assert run.status == RunStatus.SUCCEEDED
+    client.force_login(viewer)
+    html = client.get(f"/surveys/{survey.pk}/analysis/").content.decode()
+    assert f"Analysis #{run.pk}" in html and "120</b> respondents" in html
+    assert "A1" in html and "A2" in html and "Start analysis" not in html
+
+
+def test_a_researcher_starts_a_run_and_sees_it_succeed(
+    client: Client, researcher, survey, django_capture_on_commit_callbacks
+):
+    client.force_login(researcher)
+    with django_capture_on_commit_callbacks(execute=True):
+        answer = client.post(
+            f"/surveys/{survey.pk}/analysis/", {"segments": "off", "seed": "7"}, follow=True
+        )
+    assert answer.status_code == 200
+    run = AnalysisRun.objects.get(survey=survey)
+    # Without a broker the task runs in-process, so it has finished by now.
+    assert run.status == RunStatus.SUCCEEDED and run.parameters["seed"] == 7
+    assert client.get(f"/surveys/{survey.pk}/analysis/status.json").json() == {"active": False}
+
+
+def test_a_queued_run_shows_its_progress(client: Client, researcher, survey):
+    run = AnalysisRun.objects.create(survey=survey, progress=40, stage="Bootstrap intervals")
+    client.force_login(researcher)
+    state = client.get(f"/surveys/{survey.pk}/analysis/status.json").json()
+    assert state == {
+        "active": True,
+        "id": run.pk,
+        "status": "queued",
+        "progress": 40,
+        "stage": "Bootstrap intervals",
+    }
+    assert 'value="40"' in client.get(f"/surveys/{survey.pk}/analysis/").content.decode()
+
+
+def test_a_bad_segment_count_is_refused_and_nothing_is_queued(client, researcher, survey):
+    client.force_login(researcher)
+    page = client.post(f"/surveys/{survey.pk}/analysis/", {"segments": "k", "seed": "1"})
+    assert page.status_code == 200 and "Give the number of segments" in page.content.decode()
+    page = client.post(f"/surveys/{survey.pk}/analysis/", {"segments": "k", "k": "99", "seed": "1"})
+    assert "less than or equal" in page.content.decode()
+    assert not AnalysisRun.objects.exists()
+
+
+def test_viewers_cannot_start_and_outsiders_get_404(client, viewer, outsider, survey):
+    client.force_login(viewer)
+    assert (
+        client.post(f"/surveys/{survey.pk}/analysis/", {"segments": "off", "seed": "1"}).status_code
+        == 403
+    )
+    assert not AnalysisRun.objects.exists()
+    client.force_login(outsider)
+    assert client.get(f"/surveys/{survey.pk}/analysis/").status_code == 404
+    assert client.get(f"/surveys/{survey.pk}/analysis/status.json").status_code == 404
