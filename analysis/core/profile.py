@@ -183,8 +183,8 @@ def _clip_words(text: str, limit: int) -> str:
     return cut.rstrip(" ,;:") + "…"
 
 
-def segment_name(top_statements: Sequence[str], max_length: int = 80) -> str:
-    """A short name "Unmet: a; b; c" from a segment's top unmet outcome statements.
+def segment_name(top_statements: Sequence[str], max_length: int = 100) -> str:
+    """A short name "Unmet: a; b" from a segment's top unmet outcome statements.
 
     Statements are shortened with :func:`shorten_statement`; as many as fit are kept (at least
     one, clipped at a word boundary with "…"), so the result is at most ``max_length``
@@ -195,10 +195,10 @@ def segment_name(top_statements: Sequence[str], max_length: int = 80) -> str:
         return "No distinctive unmet outcomes"
     prefix = "Unmet: "
     room = max_length - len(prefix)
-    # Give each of the first three the same room, then keep those that fit.
+    # Two outcomes, each with room to stay readable, say more than three clipped to a few words.
     chosen: list[str] = []
-    per = max(room // min(len(parts), 3) - 2, 12)
-    for part in parts[:3]:
+    per = max(room // min(len(parts), 2) - 2, 12)
+    for part in parts[:2]:
         piece = _clip_words(part, per)
         candidate = "; ".join([*chosen, piece])
         if len(candidate) > room:

@@ -33,10 +33,10 @@ def test_shorten_statement_drops_direction_metric_and_clarifier():
 def test_segment_name_is_short_and_starts_with_unmet():
     name = segment_name(STATEMENTS)
     assert name.startswith("Unmet: find who on the team")
-    assert len(name) <= 80
+    assert len(name) <= 100
     assert "Minimize" not in name
     assert segment_name([]) == "No distinctive unmet outcomes"
-    assert len(segment_name(["x" * 200])) <= 80
+    assert len(segment_name(["x" * 200])) <= 100
 
 
 def test_two_proportion_test_matches_a_hand_computation():
