@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from celery import shared_task
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -13,6 +14,10 @@ from surveys.models import Outbox
 
 def _response_completed(survey_id: int) -> None:
     services.refresh_speeders(survey_id=survey_id)
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        # Without a broker tasks run inside the request, so a re-analysis here would make the
+        # respondent wait for it; researchers start one from the Analysis page instead.
+        return
     # Re-analyse with the new response. Debounced: while a run of this survey is queued the
     # request joins it (at most one queued run per survey; it reads the data when it starts).
     from analysis.services import request_reanalysis

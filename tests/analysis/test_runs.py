@@ -314,18 +314,30 @@ def test_a_broker_failure_leaves_the_run_queued_for_the_sweep(
 
 
 def test_new_responses_request_a_debounced_reanalysis(
-    workspace, django_capture_on_commit_callbacks
+    workspace, django_capture_on_commit_callbacks, settings
 ):
     from surveys.tasks import HANDLERS
 
     survey = import_arrays(workspace, *published_example())
     previous = run_now(survey, segments="off", seed=3)
+    settings.CELERY_TASK_ALWAYS_EAGER = False  # with a broker, as in production
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         HANDLERS["response_completed"](survey.pk)
         HANDLERS["response_completed"](survey.pk)
     queued = AnalysisRun.objects.get(survey=survey, status=RunStatus.QUEUED)
     assert len(callbacks) == 1
     assert queued.parameters == previous.parameters  # the researcher's choices carry over
+
+
+def test_without_a_broker_a_new_response_does_not_make_the_respondent_wait_for_analysis(
+    workspace, django_capture_on_commit_callbacks
+):
+    from surveys.tasks import HANDLERS
+
+    survey = import_arrays(workspace, *published_example())
+    with django_capture_on_commit_callbacks(execute=True):
+        HANDLERS["response_completed"](survey.pk)
+    assert not AnalysisRun.objects.filter(survey=survey).exists()
 
 
 def test_analyze_now_does_not_touch_a_queued_run(workspace):

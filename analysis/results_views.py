@@ -1,0 +1,208 @@
+"""Results pages for strategists: the ranked outcomes and the job map coloured by opportunity.
+
+Pages read the stored results of the latest successful run; they never compute statistics.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+from django.contrib.auth.decorators import login_required
+from django.db.models import Max, Min
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+
+from analysis.models import AnalysisRun, OutcomeResult, RunStatus
+from config.params import valid_id
+from surveys.models import Flag, Response, ResponseStatus, Survey
+
+
+@dataclass(frozen=True)
+class Scoring:
+    key: str
+    label: str
+    field: str
+    descending: bool
+    formula: str
+
+
+SCORINGS = {
+    s.key: s
+    for s in (
+        Scoring(
+            "opportunity",
+            "Opportunity",
+            "opportunity",
+            True,
+            "importance + max(importance − satisfaction, 0), from top-two-box shares (0–20)",
+        ),
+        Scoring(
+            "mean_gap",
+            "Mean gap",
+            "mean_gap",
+            True,
+            "mean importance − mean satisfaction on the 1–5 scale",
+        ),
+        Scoring(
+            "add_value",
+            "Opportunity to add value",
+            "opportunity_to_add_value",
+            True,
+            "importance share × (1 − satisfaction share), 0–1",
+        ),
+        Scoring(
+            "importance", "Importance", "importance", True, "10 × share rating importance 4 or 5"
+        ),
+        Scoring(
+            "satisfaction",
+            "Satisfaction (lowest first)",
+            "satisfaction",
+            False,
+            "10 × share rating satisfaction 4 or 5",
+        ),
+        Scoring(
+            "mean_importance",
+            "Mean importance",
+            "mean_importance",
+            True,
+            "mean importance on the 1–5 scale",
+        ),
+        Scoring(
+            "mean_satisfaction",
+            "Mean satisfaction (lowest first)",
+            "mean_satisfaction",
+            False,
+            "mean satisfaction on the 1–5 scale",
+        ),
+    )
+}
+BANDS = ["extreme", "high", "solid", "low"]
+
+
+def _survey_for(request: HttpRequest, pk: int) -> Survey:
+    return get_object_or_404(
+        Survey.objects.for_user(request.user).select_related("workspace", "job"), pk=pk
+    )
+
+
+def _in_tens(score: float | None) -> int | None:
+    """A 0–10 top-two-box score as "N in 10 people" (rounded to whole people)."""
+    return None if score is None else round(score)
+
+
+def _plural(executor: str) -> str:
+    word = executor.strip().lower() or "respondent"
+    return word if word.endswith("s") else f"{word}s"
+
+
+def sample_summary(survey: Survey) -> dict:
+    completed = Response.objects.filter(survey=survey, status=ResponseStatus.COMPLETED)
+    flagged = completed.exclude(flags=[])
+    reasons: Counter[str] = Counter()
+    for flags, include in flagged.values_list("flags", "include_override"):
+        if include is not True:
+            reasons.update(flags)
+    labels = {
+        Flag.SPEEDER: "speeders",
+        Flag.STRAIGHT_LINER: "straight-liners",
+        Flag.ATTENTION: "failed the attention check",
+    }
+    dates = completed.aggregate(first=Min("started_at"), last=Max("completed_at"))
+    n_completed = completed.count()
+    return {
+        "completed": n_completed,
+        "excluded": n_completed - completed.analysable().count(),
+        "reasons": [(labels.get(k, k), n) for k, n in reasons.most_common()],
+        "first": dates["first"],
+        "last": dates["last"],
+    }
+
+
+def _latest(survey: Survey) -> AnalysisRun:
+    run = AnalysisRun.objects.latest_succeeded(survey)
+    if run is None:
+        raise Http404("No analysis has finished for this survey yet.")
+    return run
+
+
+@login_required
+def results_page(request: HttpRequest, pk: int) -> HttpResponse:
+    survey = _survey_for(request, pk)
+    run = AnalysisRun.objects.latest_succeeded(survey)
+    active = (
+        AnalysisRun.objects.filter(survey=survey, status__in=[RunStatus.QUEUED, RunStatus.RUNNING])
+        .order_by("-created_at")
+        .first()
+    )
+    context: dict = {
+        "survey": survey,
+        "run": run,
+        "active": active,
+        "can_write": survey.workspace.can_write(request.user),
+        "sample": sample_summary(survey),
+    }
+    if run is None:
+        return render(request, "analysis/results.html", context)
+
+    segments = list(run.segments.order_by("number"))
+    segment_number = valid_id(request.GET.get("segment"))
+    segment = next((s for s in segments if s.number == segment_number), None)
+    scoring = SCORINGS.get(request.GET.get("scoring", ""), SCORINGS["opportunity"])
+    rows = OutcomeResult.objects.filter(run=run, segment=segment)
+    steps = list(dict.fromkeys(rows.order_by("position").values_list("step", flat=True)))
+    step = request.GET.get("step", "")
+    band = request.GET.get("band", "")
+    if step in steps:
+        rows = rows.filter(step=step)
+    if band in BANDS:
+        rows = rows.filter(band=band)
+    order = f"-{scoring.field}" if scoring.descending else scoring.field
+    if request.GET.get("order") == "reverse":
+        order = order[1:] if order.startswith("-") else f"-{order}"
+    rows = list(rows.order_by(order, "rank", "position"))
+    people = _plural(survey.job.executor)
+    for r in rows:
+        r.matters = _in_tens(r.importance)
+        r.satisfied = _in_tens(r.satisfaction)
+        r.score = getattr(r, scoring.field)
+    context.update(
+        {
+            "segments": segments,
+            "segment": segment,
+            "scoring": scoring,
+            "scorings": SCORINGS.values(),
+            "rows": rows,
+            "steps": steps,
+            "bands": BANDS,
+            "step": step if step in steps else "",
+            "band": band if band in BANDS else "",
+            "people": people,
+            "warnings": run.warnings,
+            "group_size": segment.size if segment else run.n_respondents,
+        }
+    )
+    return render(request, "analysis/results.html", context)
+
+
+@login_required
+def jobmap_page(request: HttpRequest, pk: int) -> HttpResponse:
+    survey = _survey_for(request, pk)
+    run = _latest(survey)
+    rows = list(OutcomeResult.objects.filter(run=run, segment=None).order_by("position"))
+    columns: dict[str, dict] = {}
+    for r in rows:
+        column = columns.setdefault(
+            r.step or "Other", {"title": r.step or "Other", "stage": r.stage, "outcomes": []}
+        )
+        column["outcomes"].append(r)
+    for column in columns.values():
+        scores = [r.opportunity for r in column["outcomes"] if r.opportunity is not None]
+        column["mean"] = sum(scores) / len(scores) if scores else None
+        column["hot"] = sum(r.band in ("extreme", "high") for r in column["outcomes"])
+        column["outcomes"].sort(key=lambda r: -(r.opportunity or 0))
+    return render(
+        request,
+        "analysis/jobmap.html",
+        {"survey": survey, "run": run, "columns": list(columns.values())},
+    )
