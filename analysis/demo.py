@@ -34,6 +34,7 @@ GROUPS = {
     ),
 }
 UNDERSERVED_FOR_ALL = ["O030", "O041", "O031"]
+LOYALTY_DRIVERS = ["O041", "O022", "O030"]
 ROLES = ["Team lead", "Operations manager", "IT administrator"]
 COMPANY_SIZES = ["1–50 people", "51–500 people", "More than 500 people"]
 CURRENT_SOLUTIONS = ["Spreadsheets", "E-mail and chat", "Another software tool"]
@@ -87,8 +88,13 @@ def generate(codes: list[str], n: int = 320, seed: int = 2026) -> DemoRespondent
         return out
 
     solutions = [*CURRENT_SOLUTIONS, "Nothing formal"]
-    unmet_share = unmet.mean(axis=1)
-    nps = np.clip(np.rint(8.5 - 9 * unmet_share + rng.normal(0, 1.4, size=n)), 0, 10)
+    # Loyalty follows a few needs in particular: being stuck with the old way of working,
+    # not knowing where to get help and urgent work slipping during the switch.
+    drivers = [index[c] for c in LOYALTY_DRIVERS if c in index]
+    driver_sat = satisfaction[:, drivers].astype(float).mean(axis=1) if drivers else 3.0
+    nps = np.clip(
+        np.rint(4.6 + 1.5 * driver_sat - 3 * unmet.mean(axis=1) + rng.normal(0, 1.2, size=n)), 0, 10
+    )
     return DemoRespondents(
         importance=importance,
         satisfaction=satisfaction,

@@ -8,10 +8,12 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.db.models import Max, Min
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 
 from analysis.models import AnalysisRun, OutcomeResult, RunStatus
 from config.params import valid_id
@@ -205,4 +207,77 @@ def jobmap_page(request: HttpRequest, pk: int) -> HttpResponse:
         request,
         "analysis/jobmap.html",
         {"survey": survey, "run": run, "columns": list(columns.values())},
+    )
+
+
+@login_required
+def segments_page(request: HttpRequest, pk: int) -> HttpResponse:
+    survey = _survey_for(request, pk)
+    run = _latest(survey)
+    can_write = survey.workspace.can_write(request.user)
+    segments = list(run.segments.order_by("number"))
+    if request.method == "POST":
+        if not can_write:
+            raise PermissionDenied("Viewers can read segments but cannot rename them.")
+        number = valid_id(request.POST.get("segment"))
+        segment = next((s for s in segments if s.number == number), None)
+        if segment is None:
+            raise Http404("No such segment in the latest analysis.")
+        segment.rename(request.POST.get("name", ""))
+        messages.success(request, f"Segment {segment.number} renamed.")
+        return redirect("analysis:segments", pk=survey.pk)
+    found = bool((run.segmentation or {}).get("found"))
+    whole = {
+        r.code: r
+        for r in OutcomeResult.objects.filter(run=run, segment=None).only(
+            "code", "statement", "opportunity"
+        )
+    }
+    for segment in segments:
+        own = OutcomeResult.objects.filter(run=run, segment=segment)
+        segment.top = list(own.order_by("rank")[:5])
+        for r in segment.top:
+            r.whole = whole.get(r.code)
+        segment.apart = [d for d in segment.distinct_outcomes][:5]
+        segment.answers = [
+            {**q, "answers": sorted(q["answers"], key=lambda a: a["share_rest"] - a["share"])[:2]}
+            for q in sorted(segment.profile_differences, key=lambda q: -(q.get("cramers_v") or 0))[
+                :3
+            ]
+        ]
+    return render(
+        request,
+        "analysis/segments.html",
+        {
+            "survey": survey,
+            "run": run,
+            "segments": segments,
+            "found": found,
+            "reason": (run.segmentation or {}).get("reason", ""),
+            "can_write": can_write,
+        },
+    )
+
+
+@login_required
+def loyalty_page(request: HttpRequest, pk: int) -> HttpResponse:
+    survey = _survey_for(request, pk)
+    run = _latest(survey)
+    drivers = run.drivers or {}
+    whole = {r.code: r for r in OutcomeResult.objects.filter(run=run, segment=None)}
+    measures = []
+    for key, label in (("nps", "Likelihood to recommend (NPS)"), ("ces", "Customer effort (CES)")):
+        result = drivers.get(key)
+        if not result:
+            continue
+        for row in result.get("outcomes", []):
+            row["result"] = whole.get(row["code"])
+        measures.append(
+            {"key": key, "label": label, **result, "overall": (run.loyalty or {}).get(key, {})}
+        )
+    segments = list(run.segments.order_by("number"))
+    return render(
+        request,
+        "analysis/loyalty.html",
+        {"survey": survey, "run": run, "measures": measures, "segments": segments},
     )

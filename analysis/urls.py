@@ -1,12 +1,24 @@
 from django.urls import path
 
-from analysis import results_views, views
+from analysis import chart_views, results_views, views
 
 app_name = "analysis"
 
 urlpatterns = [
     path("surveys/<int:pk>/results/", results_views.results_page, name="results"),
     path("surveys/<int:pk>/results/jobmap/", results_views.jobmap_page, name="jobmap"),
+    path("surveys/<int:pk>/results/segments/", results_views.segments_page, name="segments"),
+    path("surveys/<int:pk>/results/loyalty/", results_views.loyalty_page, name="loyalty"),
     path("surveys/<int:pk>/analysis/", views.analysis_page, name="analysis"),
     path("surveys/<int:pk>/analysis/status.json", views.analysis_status, name="analysis-status"),
+    path(
+        "surveys/<int:pk>/analysis/landscape.svg",
+        chart_views.landscape_svg_view,
+        name="landscape-svg",
+    ),
+    path(
+        "surveys/<int:pk>/analysis/landscape.png",
+        chart_views.landscape_png_view,
+        name="landscape-png",
+    ),
 ]

@@ -85,3 +85,71 @@ def test_researcher_text_is_escaped_on_results_pages(client: Client, viewer, sur
     for path in ("results/", "results/jobmap/"):
         html = client.get(f"/surveys/{survey.pk}/{path}").content.decode()
         assert "<script>alert(1)" not in html and "&lt;script&gt;" in html
+
+
+@pytest.fixture
+def demo(db):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from surveys.models import Survey
+
+    call_command("seed_demo", stdout=StringIO())
+    return Survey.objects.get()
+
+
+def test_the_segments_page_shows_each_segment_and_how_it_differs(client: Client, demo):
+    from workspaces.models import Membership
+
+    client.force_login(Membership.objects.get(role="viewer").user)
+    html = client.get(f"/surveys/{demo.pk}/results/segments/").content.decode()
+    assert html.count('class="card segment"') == 3
+    assert "Top unmet outcomes" in html and "Against the rest" in html and "Who they are" in html
+    assert "Rename" not in html  # viewers read, they do not rename
+
+
+def test_a_researcher_renames_a_segment(client: Client, demo):
+    from analysis.models import SegmentResult
+    from workspaces.models import Membership
+
+    client.force_login(Membership.objects.get(role="researcher").user)
+    answer = client.post(
+        f"/surveys/{demo.pk}/results/segments/", {"segment": "2", "name": "Visibility seekers"}
+    )
+    assert answer.status_code == 302
+    assert SegmentResult.objects.get(number=2).display_name == "Visibility seekers"
+    assert client.post(f"/surveys/{demo.pk}/results/segments/", {"segment": "9"}).status_code == 404
+
+
+def test_viewers_cannot_rename_segments(client: Client, demo):
+    from analysis.models import SegmentResult
+    from workspaces.models import Membership
+
+    client.force_login(Membership.objects.get(role="viewer").user)
+    answer = client.post(f"/surveys/{demo.pk}/results/segments/", {"segment": "1", "name": "x"})
+    assert answer.status_code == 403
+    assert SegmentResult.objects.get(number=1).custom_name == ""
+
+
+def test_the_segments_page_says_when_there_are_no_segments(client: Client, viewer, survey):
+    client.force_login(viewer)
+    html = client.get(f"/surveys/{survey.pk}/results/segments/").content.decode()
+    assert "No stable segments" in html
+
+
+def test_the_loyalty_page_ranks_the_drivers_of_nps(client: Client, demo):
+    from workspaces.models import Membership
+
+    client.force_login(Membership.objects.get(role="viewer").user)
+    html = client.get(f"/surveys/{demo.pk}/results/loyalty/").content.decode()
+    assert "Likelihood to recommend (NPS)" in html
+    top = html.split("<tbody>")[1].split("</tr>")[:3]
+    # The demo's respondents recommend less when these needs are unmet.
+    assert {c for c in ("O030", "O022", "O041") if any(c in row for row in top)} >= {"O030", "O022"}
+
+
+def test_the_loyalty_page_says_when_no_loyalty_question_was_asked(client: Client, viewer, survey):
+    client.force_login(viewer)
+    html = client.get(f"/surveys/{survey.pk}/results/loyalty/").content.decode()
+    assert "did not ask a loyalty question" in html
