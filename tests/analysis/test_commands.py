@@ -171,8 +171,8 @@ def test_export_results_neutralises_formulas_in_text(segmented):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (("{survey}", "--format", "xlsx"), "xlsx is not available yet"),
-        (("{survey}", "--format", "sav"), "sav is not available yet"),
+        (("{survey}", "--format", "xlsx"), "binary file: give -o FILE"),
+        (("{survey}", "--format", "sav", "--segment", "1"), "--segment does not apply to"),
         (("{survey}", "--format", "pdf"), "choose csv, xlsx or sav"),
         (("{survey}", "--segment", "9"), "No segment '9'"),
         (("424242",), "No survey with id '424242'"),
@@ -281,7 +281,11 @@ def test_the_commands_work_as_processes_and_exit_non_zero_on_bad_input(tmp_path)
     assert round(float(row["importance"]), 3) == 7.407
     assert round(float(row["satisfaction"]), 3) == 2.778
     assert round(float(row["opportunity"]), 3) == 12.037
-    assert manage("export_results", survey_id, "--format", "xlsx").returncode != 0
+    xlsx = tmp_path / "results.xlsx"
+    exported = manage("export_results", survey_id, "--format", "xlsx", "-o", str(xlsx))
+    assert exported.returncode == 0, exported.stderr
+    assert xlsx.read_bytes()[:2] == b"PK"  # a zip: the workbook
+    assert manage("export_results", survey_id, "--format", "sav", "--segment", "1").returncode != 0
     segments = manage("export_segments", survey_id)
     assert segments.returncode == 0, segments.stderr
     assert len(read_csv(segments.stdout)) == 270

@@ -1,7 +1,16 @@
 """python manage.py export_results SURVEY --format csv|xlsx|sav [--segment S] [-o FILE]
 
-Writes the latest successful analysis of the survey: one row per outcome (whole sample, or the
-segment S given by number or name), numbers unrounded. Without -o the CSV goes to stdout.
+Writes the latest successful analysis of the survey (formats: see analysis/exports.py):
+
+- csv: one row per outcome (whole sample, or the segment S given by number or name), numbers
+  unrounded;
+- xlsx: the same table on a sheet for the whole sample and one per segment (only S's with
+  --segment), plus an "About" sheet;
+- sav: respondent-level SPSS data of the run's respondents (no --segment: it carries a
+  `segment` variable instead).
+
+Without -o the file goes to stdout; the binary formats only when stdout is not a terminal
+(`... --format xlsx > results.xlsx`).
 """
 
 from __future__ import annotations
@@ -13,22 +22,31 @@ from django.core.management.base import BaseCommand, CommandError
 
 from analysis import exports
 
+FORMATS = ("csv", "xlsx", "sav")
+
 
 class Command(BaseCommand):
-    help = "Export a survey's latest opportunity scores, one row per outcome."
+    help = "Export a survey's latest opportunity scores (csv, xlsx) or respondent data (sav)."
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("survey", help="Survey id.")
-        parser.add_argument("--format", default="csv", help="csv (xlsx and sav come later).")
-        parser.add_argument("--segment", default=None, help="Segment number or name.")
+        parser.add_argument("--format", default="csv", help="csv (default), xlsx or sav.")
+        parser.add_argument(
+            "--segment", default=None, help="Segment number or name (csv and xlsx only)."
+        )
         parser.add_argument("-o", "--output", default=None, help="File to write (default stdout).")
 
     def handle(self, *args, **options) -> None:
         fmt = options["format"].lower()
-        if fmt in ("xlsx", "sav"):
-            raise CommandError(f"--format {fmt} is not available yet; use --format csv.")
-        if fmt != "csv":
+        if fmt not in FORMATS:
             raise CommandError(f"--format {fmt!r}: choose csv, xlsx or sav.")
+        if fmt == "sav" and options["segment"] is not None:
+            raise CommandError(
+                "--segment does not apply to --format sav: the .sav file is respondent-level and "
+                "holds every respondent with a `segment` variable; filter on it in SPSS."
+            )
+        output = options["output"]
+        binary_stdout = None if fmt == "csv" or output else self._binary_stdout(fmt)
         try:
             run = exports.latest_run(options["survey"])
             segment = (
@@ -36,12 +54,41 @@ class Command(BaseCommand):
                 if options["segment"] is not None
                 else None
             )
+            if fmt == "csv":
+                self._write_csv(run, segment, output)
+                return
+            data = (
+                exports.results_xlsx(run, segment)
+                if fmt == "xlsx"
+                else exports.respondents_sav(run)
+            )
         except exports.ExportError as exc:
             raise CommandError(str(exc)) from None
-        if options["output"]:
-            path = Path(options["output"])
+        if binary_stdout is not None:
+            binary_stdout.write(data)
+            binary_stdout.flush()
+        else:
+            path = Path(output)
+            path.write_bytes(data)
+            sys.stderr.write(f"Wrote the {fmt} export of analysis {run.pk} to {path}.\n")
+
+    def _write_csv(self, run, segment, output: str | None) -> None:
+        if output:
+            path = Path(output)
             with path.open("w", newline="", encoding="utf-8") as out:
                 count = exports.write_results_csv(out, run, segment)
             sys.stderr.write(f"Wrote {count} outcomes of analysis {run.pk} to {path}.\n")
         else:
             self.stdout.write(exports.results_csv(run, segment), ending="")
+
+    def _binary_stdout(self, fmt: str):
+        """The byte stream under stdout, when it goes somewhere a binary file can (not a
+        terminal, not a text-only stream a caller passed in)."""
+        stream = getattr(self.stdout, "_out", self.stdout)  # under Django's OutputWrapper
+        buffer = getattr(stream, "buffer", None)
+        if buffer is None or stream.isatty():
+            raise CommandError(
+                f"--format {fmt} writes a binary file: give -o FILE (or redirect stdout to a file)."
+            )
+        stream.flush()
+        return buffer
