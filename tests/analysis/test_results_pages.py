@@ -156,3 +156,13 @@ def test_the_loyalty_page_says_when_no_loyalty_question_was_asked(client: Client
     client.force_login(viewer)
     html = client.get(f"/surveys/{survey.pk}/results/loyalty/").content.decode()
     assert "did not ask a loyalty question" in html
+
+
+def test_the_results_page_links_to_every_export_and_the_links_work(client: Client, viewer, survey):
+    client.force_login(viewer)
+    html = client.get(f"/surveys/{survey.pk}/results/").content.decode()
+    for fmt, magic in (("csv", b"rank,code"), ("xlsx", b"PK"), ("sav", b"$FL2")):
+        link = f"/api/surveys/{survey.pk}/exports/?format={fmt}"
+        assert link in html
+        answer = client.get(link)
+        assert answer.status_code == 200 and b"".join(answer).startswith(magic), fmt
