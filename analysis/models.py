@@ -299,3 +299,47 @@ class SegmentMembership(models.Model):
 
     def segment_array(self) -> np.ndarray:
         return np.frombuffer(bytes(self.segments), dtype=np.uint8)
+
+
+class ExportStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+
+
+class ExportJob(models.Model):
+    """One export of a run built in the background (large surveys; see analysis.export_jobs).
+
+    The file is kept in the database (`content`, a BinaryField): an export is at most tens of
+    MB (the .sav of 100,000 respondents × 100 outcomes), which PostgreSQL stores fine, and it
+    needs no shared MEDIA_ROOT between web and worker machines."""
+
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="export_jobs")
+    run = models.ForeignKey(AnalysisRun, on_delete=models.CASCADE, related_name="export_jobs")
+    format = models.CharField(max_length=4, help_text="csv, xlsx or sav.")
+    segment_number = models.PositiveSmallIntegerField(null=True, blank=True)
+    status = models.CharField(
+        max_length=12, choices=ExportStatus.choices, default=ExportStatus.QUEUED
+    )
+    progress = models.PositiveSmallIntegerField(default=0, help_text="0–100.")
+    stage = models.CharField(max_length=200, blank=True)
+    content = models.BinaryField(null=True, blank=True, editable=False)
+    filename = models.CharField(max_length=200, blank=True)
+    error = models.TextField(blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Export {self.pk} ({self.format}) of {self.survey_id} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (ExportStatus.SUCCEEDED, ExportStatus.FAILED)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Max, Min
+from django.db.models import Count, Max, Min, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
@@ -99,25 +99,35 @@ def _plural(executor: str) -> str:
 
 
 def sample_summary(survey: Survey) -> dict:
+    """Completes, how many quality flags exclude and why, fieldwork dates.
+
+    One aggregate over the survey's completes (a 100,000-respondent survey is one scan, not
+    four); the reasons are only counted when something is excluded."""
     completed = Response.objects.filter(survey=survey, status=ResponseStatus.COMPLETED)
-    flagged = completed.exclude(flags=[])
+    analysable = Q(include_override=True) | (Q(include_override__isnull=True) & Q(flags=[]))
+    totals = completed.aggregate(
+        completed=Count("id"),
+        analysable=Count("id", filter=analysable),
+        first=Min("started_at"),
+        last=Max("completed_at"),
+    )
+    excluded = totals["completed"] - totals["analysable"]
     reasons: Counter[str] = Counter()
-    for flags, include in flagged.values_list("flags", "include_override"):
-        if include is not True:
-            reasons.update(flags)
+    if excluded:
+        for flags, include in completed.exclude(flags=[]).values_list("flags", "include_override"):
+            if include is not True:
+                reasons.update(flags)
     labels = {
         Flag.SPEEDER: "speeders",
         Flag.STRAIGHT_LINER: "straight-liners",
         Flag.ATTENTION: "failed the attention check",
     }
-    dates = completed.aggregate(first=Min("started_at"), last=Max("completed_at"))
-    n_completed = completed.count()
     return {
-        "completed": n_completed,
-        "excluded": n_completed - completed.analysable().count(),
+        "completed": totals["completed"],
+        "excluded": excluded,
         "reasons": [(labels.get(k, k), n) for k, n in reasons.most_common()],
-        "first": dates["first"],
-        "last": dates["last"],
+        "first": totals["first"],
+        "last": totals["last"],
     }
 
 

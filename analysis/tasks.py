@@ -53,3 +53,18 @@ def run_analysis(self, run_id: int) -> str:
 def sweep_analysis_runs() -> int:
     """Periodic catch-up: hand over runs whose task message was lost (e.g. Redis was down)."""
     return services.sweep_runs()
+
+
+@shared_task(
+    acks_late=True,
+    reject_on_worker_lost=True,
+    soft_time_limit=settings.ANALYSIS_SOFT_TIME_LIMIT,
+    time_limit=settings.ANALYSIS_TIME_LIMIT,
+)
+def build_export(job_id: int) -> str:
+    """Build one export job's file (analysis.export_jobs); a redelivery of a finished or
+    running job does nothing."""
+    from analysis import export_jobs
+
+    job = export_jobs.build(job_id)
+    return job.status if job is not None else "skipped"
