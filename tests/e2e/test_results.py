@@ -18,6 +18,7 @@ PAGES = {
     "jobmap": "results/jobmap/",
     "segments": "results/segments/",
     "loyalty": "results/loyalty/",
+    "compare": "results/compare/?a=segment:1&b=rest",
     "analysis": "analysis/",
 }
 
