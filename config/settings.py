@@ -206,6 +206,9 @@ if BROKER_VISIBILITY_TIMEOUT <= ANALYSIS_TIME_LIMIT:
     )
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": BROKER_VISIBILITY_TIMEOUT}
 
+# Result exports of runs with more respondents than this are built by a background task.
+EXPORT_INLINE_LIMIT = env_int("EXPORT_INLINE_LIMIT", 20_000, minimum=0)
+
 CSRF_FAILURE_VIEW = "config.views.csrf_failure"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", default=not DEBUG)
