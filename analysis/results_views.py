@@ -291,3 +291,17 @@ def loyalty_page(request: HttpRequest, pk: int) -> HttpResponse:
         "analysis/loyalty.html",
         {"survey": survey, "run": run, "measures": measures, "segments": segments},
     )
+
+
+@login_required
+def landscape_page(request: HttpRequest, pk: int) -> HttpResponse:
+    survey = _survey_for(request, pk)
+    run = _latest(survey)
+    segments = list(run.segments.order_by("number"))
+    number = valid_id(request.GET.get("segment"))
+    segment = next((s for s in segments if s.number == number), None)
+    return render(
+        request,
+        "analysis/landscape.html",
+        {"survey": survey, "run": run, "segments": segments, "segment": segment},
+    )

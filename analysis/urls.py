@@ -7,6 +7,7 @@ app_name = "analysis"
 urlpatterns = [
     path("surveys/<int:pk>/results/", results_views.results_page, name="results"),
     path("surveys/<int:pk>/results/jobmap/", results_views.jobmap_page, name="jobmap"),
+    path("surveys/<int:pk>/results/landscape/", results_views.landscape_page, name="landscape"),
     path("surveys/<int:pk>/results/segments/", results_views.segments_page, name="segments"),
     path("surveys/<int:pk>/results/loyalty/", results_views.loyalty_page, name="loyalty"),
     path("surveys/<int:pk>/results/compare/", compare_views.compare_page, name="compare"),

@@ -166,3 +166,14 @@ def test_the_results_page_links_to_every_export_and_the_links_work(client: Clien
         assert link in html
         answer = client.get(link)
         assert answer.status_code == 200 and b"".join(answer).startswith(magic), fmt
+
+
+def test_the_landscape_page_draws_the_chart_for_everyone_or_a_segment(client: Client, demo):
+    from workspaces.models import Membership
+
+    client.force_login(Membership.objects.get(role="viewer").user)
+    everyone = client.get(f"/surveys/{demo.pk}/results/landscape/").content.decode()
+    assert "<svg" in everyone and everyone.count('tabindex="0"') >= 48
+    segment = client.get(f"/surveys/{demo.pk}/results/landscape/?segment=2").content.decode()
+    assert "landscape.svg?segment=2" in segment
+    assert client.get(f"/surveys/{demo.pk}/results/landscape/?segment=x").status_code == 200

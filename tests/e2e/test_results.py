@@ -16,6 +16,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 PAGES = {
     "results": "results/",
     "jobmap": "results/jobmap/",
+    "landscape": "results/landscape/",
     "segments": "results/segments/",
     "loyalty": "results/loyalty/",
     "compare": "results/compare/?a=segment:1&b=rest",
