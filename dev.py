@@ -78,6 +78,7 @@ def demo() -> None:
         "          or   strategist / demo-password  (viewer: reads, cannot change anything)\n"
         "\n"
         "  Pages:  http://127.0.0.1:8000/jobs/        the jobs and their job maps\n"
+        "          http://127.0.0.1:8000/surveys/     the demo survey, its results and fieldwork\n"
         "          http://127.0.0.1:8000/api/docs/    the REST API (Swagger UI)\n"
         "          http://127.0.0.1:8000/admin/       Django admin (sign in as demo)\n"
         "\n"
