@@ -22,7 +22,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException, NotFound, PermissionDenied, ValidationError
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.permissions import SAFE_METHODS, BasePermission, IsAuthenticated
 from rest_framework.response import Response
@@ -48,6 +48,7 @@ from analysis.serializers import (
     segmentation_summary,
 )
 from analysis.services import DEFAULT_PARAMETERS, request_analysis
+from config.api import Conflict, as_drf_error
 from config.params import filter_by_choice, filter_by_id
 from config.parsers import SafeJSONParser
 from jtbd.permissions import CanWriteWorkspace
@@ -55,12 +56,6 @@ from surveys.models import Response as SurveyResponse
 from surveys.models import Survey
 from surveys.ratings import load_matrix
 from workspaces.models import Workspace
-
-
-class Conflict(APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_detail = "The request conflicts with the current state."
-    default_code = "conflict"
 
 
 def _workspace_of(obj: Survey | AnalysisRun | SegmentResult) -> Workspace:
@@ -81,10 +76,6 @@ class CanWriteAnalysis(BasePermission):
         if request.method in SAFE_METHODS:
             return True
         return _workspace_of(obj).can_write(request.user)
-
-
-def _as_drf_error(exc: DjangoValidationError) -> ValidationError:
-    return ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
 
 
 # --- runs ---------------------------------------------------------------------------------------
@@ -150,7 +141,7 @@ class RunViewSet(
         try:
             run = request_analysis(survey=survey, parameters=data.parameters(), by=request.user)
         except DjangoValidationError as exc:
-            raise _as_drf_error(exc) from None
+            raise as_drf_error(exc) from None
         joined = run.pk in already
         run = AnalysisRun.objects.select_related("requested_by").get(pk=run.pk)
         run.joined_existing = joined

@@ -54,6 +54,7 @@ from typing import Any, TextIO
 import numpy as np
 
 from analysis.models import AnalysisRun, OutcomeResult, SegmentMembership, SegmentResult
+from jtbd.catalogue import FORMULA_PREFIXES
 from surveys.models import (
     DEFAULT_IMPORTANCE_LABELS,
     DEFAULT_SATISFACTION_LABELS,
@@ -96,7 +97,7 @@ RESULT_COLUMNS: tuple[str, ...] = (
     "distinctive",
 )
 SEGMENT_COLUMNS: tuple[str, ...] = ("respondent_id", "segment")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_START = FORMULA_PREFIXES
 
 
 class ExportError(Exception):

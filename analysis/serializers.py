@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from analysis.exports import RESULT_COLUMNS
 from analysis.models import AnalysisRun, OutcomeResult, SegmentResult
 from analysis.services import MAX_K, parse_segments
 from jtbd.serializers import ScopedPrimaryKeyField
@@ -154,39 +155,8 @@ class SegmentRefSerializer(serializers.ModelSerializer):
 class OutcomeResultSerializer(serializers.ModelSerializer):
     class Meta:
         model = OutcomeResult
-        fields = [
-            "rank",
-            "position",
-            "code",
-            "statement",
-            "step",
-            "stage",
-            "n",
-            "n_satisfaction",
-            "importance",
-            "importance_lower",
-            "importance_upper",
-            "satisfaction",
-            "satisfaction_lower",
-            "satisfaction_upper",
-            "opportunity",
-            "opportunity_lower",
-            "opportunity_upper",
-            "band",
-            "overserved",
-            "p_top10",
-            "rank_lower",
-            "rank_upper",
-            "small_group",
-            "mean_importance",
-            "mean_satisfaction",
-            "mean_gap",
-            "opportunity_to_add_value",
-            "unmet_share",
-            "unmet_share_rest",
-            "unmet_q_value",
-            "distinctive",
-        ]
+        # The export's columns, plus the outcome's position in the run.
+        fields = ["rank", "position", *RESULT_COLUMNS[1:]]
         read_only_fields = fields
 
 

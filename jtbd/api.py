@@ -11,17 +11,18 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException, PermissionDenied, ValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.api import Conflict, as_drf_error
 from config.params import filter_by_choice, filter_by_id, valid_id
 from config.parsers import SafeJSONParser
 from jtbd import catalogue, services
 from jtbd.models import DesiredOutcome, Job, JobStep, OutcomeStatus
-from jtbd.permissions import CanWriteWorkspace
+from jtbd.permissions import CanWriteWorkspace, require_write
 from jtbd.serializers import (
     DesiredOutcomeSerializer,
     ImportErrorSerializer,
@@ -36,21 +37,6 @@ from jtbd.serializers import (
 )
 from jtbd.statements import check_statement
 from workspaces.models import Workspace
-
-
-class Conflict(APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_detail = "The object is in use."
-    default_code = "conflict"
-
-
-def _as_drf_error(exc: DjangoValidationError) -> ValidationError:
-    return ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
-
-
-def _require_write(request, workspace: Workspace) -> None:
-    if not workspace.can_write(request.user):
-        raise PermissionDenied(CanWriteWorkspace.message)
 
 
 def _import_problem_response(exc: catalogue.CatalogueImportError) -> Response:
@@ -83,11 +69,11 @@ class JobViewSet(viewsets.ModelViewSet):
 
     def perform_create(self, serializer: JobSerializer) -> None:
         data = serializer.validated_data
-        _require_write(self.request, data["workspace"])
+        require_write(self.request, data["workspace"])
         try:
             serializer.instance = services.create_job(**data)
         except DjangoValidationError as exc:
-            raise _as_drf_error(exc) from None
+            raise as_drf_error(exc) from None
 
     def perform_destroy(self, instance: Job) -> None:
         try:
@@ -102,7 +88,7 @@ class JobViewSet(viewsets.ModelViewSet):
         try:
             job.full_clean()
         except DjangoValidationError as exc:
-            raise _as_drf_error(exc) from None
+            raise as_drf_error(exc) from None
         job.save(update_fields=[*serializer.validated_data, "updated_at"])
 
     @extend_schema(
@@ -152,7 +138,7 @@ class JobViewSet(viewsets.ModelViewSet):
             raise ValidationError(
                 {"workspace": "Give ?workspace=<id> of a workspace you belong to."}
             )
-        _require_write(request, workspace)
+        require_write(request, workspace)
         try:
             result = catalogue.import_json(workspace, request.data)
         except catalogue.CatalogueImportError as exc:
@@ -211,7 +197,7 @@ class JobViewSet(viewsets.ModelViewSet):
         try:
             services.reorder_steps(job=job, step_ids=data.validated_data["step_ids"])
         except DjangoValidationError as exc:
-            raise _as_drf_error(exc) from None
+            raise as_drf_error(exc) from None
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -230,7 +216,7 @@ class JobStepViewSet(viewsets.ModelViewSet):
 
     def perform_create(self, serializer: JobStepSerializer) -> None:
         data = serializer.validated_data
-        _require_write(self.request, data["job"].workspace)
+        require_write(self.request, data["job"].workspace)
         try:
             serializer.instance = services.add_step(
                 job=data["job"],
@@ -239,7 +225,7 @@ class JobStepViewSet(viewsets.ModelViewSet):
                 description=data.get("description", ""),
             )
         except DjangoValidationError as exc:
-            raise _as_drf_error(exc) from None
+            raise as_drf_error(exc) from None
 
     def perform_update(self, serializer: JobStepSerializer) -> None:
         step = serializer.instance
@@ -249,14 +235,14 @@ class JobStepViewSet(viewsets.ModelViewSet):
         try:
             step.full_clean()
         except DjangoValidationError as exc:
-            raise _as_drf_error(exc) from None
+            raise as_drf_error(exc) from None
         step.save(update_fields=fields)
 
     def perform_destroy(self, instance: JobStep) -> None:
         try:
             services.delete_step(step=instance)
         except DjangoValidationError as exc:
-            raise _as_drf_error(exc) from None
+            raise as_drf_error(exc) from None
 
     @extend_schema(request=MoveSerializer, responses={204: None})
     @action(detail=True, methods=["post"])
@@ -296,7 +282,7 @@ class DesiredOutcomeViewSet(viewsets.ModelViewSet):
 
     def perform_create(self, serializer: DesiredOutcomeSerializer) -> None:
         data = serializer.validated_data
-        _require_write(self.request, data["step"].job.workspace)
+        require_write(self.request, data["step"].job.workspace)
         try:
             serializer.instance = services.add_outcome(
                 step=data["step"],
@@ -305,7 +291,7 @@ class DesiredOutcomeViewSet(viewsets.ModelViewSet):
                 status=data.get("status", "draft"),
             )
         except DjangoValidationError as exc:
-            raise _as_drf_error(exc) from None
+            raise as_drf_error(exc) from None
 
     def perform_update(self, serializer: DesiredOutcomeSerializer) -> None:
         data = serializer.validated_data
@@ -319,7 +305,7 @@ class DesiredOutcomeViewSet(viewsets.ModelViewSet):
                 status=data.get("status"),
             )
         except DjangoValidationError as exc:
-            raise _as_drf_error(exc) from None
+            raise as_drf_error(exc) from None
 
     def perform_destroy(self, instance: DesiredOutcome) -> None:
         try:

@@ -1,3 +1,4 @@
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
 from workspaces.models import Workspace
@@ -30,3 +31,9 @@ class CanWriteWorkspace(BasePermission):
         if request.method in SAFE_METHODS:
             return True
         return workspace_of(obj).can_write(request.user)
+
+
+def require_write(request, workspace: Workspace) -> None:
+    """For creates, whose workspace comes from the request body rather than an object."""
+    if not workspace.can_write(request.user):
+        raise PermissionDenied(CanWriteWorkspace.message)

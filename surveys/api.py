@@ -18,17 +18,18 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException, NotFound, PermissionDenied, ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import SAFE_METHODS, AllowAny, BasePermission, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
+from config.api import Conflict, as_drf_error
 from config.params import filter_by_choice, filter_by_id
 from jtbd.catalogue import neutralise_formula
 from jtbd.models import DesiredOutcome, Job
-from jtbd.permissions import CanWriteWorkspace
+from jtbd.permissions import CanWriteWorkspace, require_write
 from surveys import importing, services, submission
 from surveys.invitations import add_invitations, parse_people
 from surveys.models import (
@@ -63,24 +64,8 @@ from surveys.serializers import (
     invitation_status,
 )
 from surveys.views import fieldwork_stats
-from workspaces.models import Workspace
 
 REPORT_LIMIT = 50
-
-
-class Conflict(APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_detail = "The request conflicts with the current state."
-    default_code = "conflict"
-
-
-def _as_drf_error(exc: DjangoValidationError) -> ValidationError:
-    return ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
-
-
-def _require_write(request, workspace: Workspace) -> None:
-    if not workspace.can_write(request.user):
-        raise PermissionDenied(CanWriteWorkspace.message)
 
 
 def _survey_of(obj) -> Survey:
@@ -177,7 +162,7 @@ class SurveyViewSet(viewsets.ModelViewSet):
     def perform_create(self, serializer: SurveySerializer) -> None:
         data = dict(serializer.validated_data)
         job = data.pop("job")
-        _require_write(self.request, job.workspace)
+        require_write(self.request, job.workspace)
         codes = data.pop("outcomes", None)
         title = data.pop("title")
         try:
@@ -193,7 +178,7 @@ class SurveyViewSet(viewsets.ModelViewSet):
                         setattr(survey, name, value)
                     survey.save(update_fields=[*data, "updated_at"])
         except DjangoValidationError as exc:
-            raise _as_drf_error(exc) from None
+            raise as_drf_error(exc) from None
         serializer.instance = survey
 
     def perform_update(self, serializer: SurveySerializer) -> None:
@@ -212,7 +197,7 @@ class SurveyViewSet(viewsets.ModelViewSet):
                         setattr(survey, name, value)
                     survey.save(update_fields=[*data, "updated_at"])
         except DjangoValidationError as exc:
-            raise _as_drf_error(exc) from None
+            raise as_drf_error(exc) from None
 
     @extend_schema(
         responses={
@@ -249,7 +234,7 @@ class SurveyViewSet(viewsets.ModelViewSet):
         try:
             version = services.publish_survey(survey=survey, by=request.user)
         except DjangoValidationError as exc:
-            raise _as_drf_error(exc) from None
+            raise as_drf_error(exc) from None
         survey.refresh_from_db(fields=["status"])
         return Response(
             {
@@ -333,7 +318,7 @@ class SurveyViewSet(viewsets.ModelViewSet):
         data = ImportStudySerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
         workspace = data.validated_data["workspace"]
-        _require_write(request, workspace)
+        require_write(request, workspace)
         try:
             result = importing.import_study(
                 workspace=workspace,
@@ -419,7 +404,7 @@ class QuestionViewSet(viewsets.ModelViewSet):
 
     def perform_create(self, serializer: QuestionSerializer) -> None:
         survey = serializer.validated_data["survey"]
-        _require_write(self.request, survey.workspace)
+        require_write(self.request, survey.workspace)
         last = survey.questions.order_by("-order").values_list("order", flat=True).first()
         self._save(serializer, order=(last or 0) + 1)
 

@@ -7,10 +7,9 @@ they exist.
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 
-from workspaces.models import Membership, Workspace
+from workspaces.models import Membership
 
 SESSION_KEY = "workspace_id"
 
@@ -29,8 +28,3 @@ def current_membership(request: HttpRequest) -> Membership | None:
     )
     request._membership_cache = membership
     return membership
-
-
-def require_write(user, workspace: Workspace) -> None:
-    if not workspace.can_write(user):
-        raise PermissionDenied("Viewers can read results but cannot change anything.")

@@ -31,6 +31,7 @@ from analysis.core._util import rating_pair
 from analysis.core.bootstrap import small_group_warning
 from analysis.core.compare import benjamini_hochberg
 from analysis.core.scoring import Scores, score
+from jtbd.statements import DIRECTIONS, METRICS
 
 __all__ = [
     "CategoricalDifference",
@@ -44,43 +45,10 @@ __all__ = [
     "unmet_counts",
 ]
 
-_DIRECTIONS = ("minimize", "minimise", "increase", "maximize", "maximise", "reduce", "decrease")
-# Same metric phrases as the catalogue's statement parser; longest first so the longest wins.
-_METRICS = sorted(
-    (
-        "the time it takes to",
-        "the time it takes for",
-        "the amount of time it takes to",
-        "the time required to",
-        "the time needed to",
-        "the time spent on",
-        "the time spent",
-        "the amount of time spent",
-        "the likelihood that",
-        "the likelihood of",
-        "the probability that",
-        "the probability of",
-        "the chance that",
-        "the chances that",
-        "the risk that",
-        "the risk of",
-        "the number of",
-        "the amount of",
-        "the frequency with which",
-        "the frequency of",
-        "the effort it takes to",
-        "the effort required to",
-        "the cost of",
-        "the accuracy with which",
-        "the accuracy of",
-        "the percentage of",
-        "the proportion of",
-        "the degree to which",
-        "the extent to which",
-    ),
-    key=len,
-    reverse=True,
-)
+# The catalogue's own direction words and metric phrases (a standard-library module, no
+# Django); longest metric first so the longest match wins.
+_DIRECTIONS = sorted(DIRECTIONS)
+_METRICS = sorted(METRICS, key=len, reverse=True)
 _LEAD = re.compile(
     r"^\s*(?:(?:"
     + "|".join(_DIRECTIONS)
