@@ -45,7 +45,6 @@ its text, except transient database errors inside a task, which propagate so the
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import itertools
 import logging
@@ -93,7 +92,6 @@ DEFAULT_PARAMETERS: dict[str, Any] = {
 MAX_K = 20
 MAX_ATTEMPTS = 3
 # Automatic segmentation needs enough outcomes for "which outcomes are unmet" to vary.
-MIN_OUTCOMES_TO_SEGMENT = 6
 # Drivers need enough loyalty answers for correlations across many outcomes to mean anything.
 MIN_LOYALTY_ANSWERS = 30
 # Numeric profile answers with more distinct values than this are grouped into quartiles.
@@ -561,15 +559,6 @@ def _segmentation(
             n_components=0,
         )
     if mode == "auto":
-        if imp.shape[1] < MIN_OUTCOMES_TO_SEGMENT:
-            # With so few outcomes the per-respondent gap profiles fall on a coarse lattice that
-            # k-means splits "stably" even in pure noise: no automatic segments there.
-            none = segment(imp, sat, seed=rng, k=1)
-            return dataclasses.replace(
-                none,
-                reason=f"Too few outcomes ({imp.shape[1]}) to look for segments automatically; "
-                f"at least {MIN_OUTCOMES_TO_SEGMENT} are needed (or ask for a number of segments).",
-            )
         return segment(imp, sat, seed=rng, k_range=tuple(params["k_range"]))
     return segment(imp, sat, seed=rng, k=int(mode))
 

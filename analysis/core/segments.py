@@ -64,6 +64,9 @@ from threadpoolctl import threadpool_limits
 
 from analysis.core._util import Seed, as_rng, rating_pair
 
+#: Automatic k needs at least this many outcomes; a researcher's k is always honoured.
+MIN_OUTCOMES_AUTO = 6
+
 __all__ = ["KDiagnostics", "Segmentation", "segment", "unmet_features"]
 
 
@@ -238,6 +241,15 @@ def segment(
         return _none(n, m, "One segment was requested.", requested_k=k)
     if k_lo < 2 or k_hi < k_lo:
         raise ValueError(f"invalid k range {k_range}")
+    if k is None and m < MIN_OUTCOMES_AUTO:
+        # With so few outcomes the per-respondent gap profiles fall on a coarse lattice that
+        # k-means splits "stably" even in pure noise: no automatic segments there.
+        return _none(
+            n,
+            m,
+            f"Too few outcomes ({m}) to look for segments automatically; at least "
+            f"{MIN_OUTCOMES_AUTO} are needed (or ask for a number of segments).",
+        )
 
     pool = np.flatnonzero(usable)
     if pool.size < max(50, 10 * k_hi) or m < 2:

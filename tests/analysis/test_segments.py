@@ -129,3 +129,14 @@ def test_features_remove_a_constant_shift_of_the_scale():
     assert usable.all()
     np.testing.assert_allclose(feats[0], feats[1], atol=1e-6)
     np.testing.assert_allclose(feats.mean(axis=1), 0, atol=1e-6)
+
+
+def test_too_few_outcomes_give_no_automatic_segments_but_a_requested_k_is_honoured():
+    from analysis.core.segments import segment
+
+    rng = np.random.default_rng(5)
+    imp = rng.integers(1, 6, size=(600, 3), dtype=np.uint8)
+    sat = rng.integers(1, 6, size=(600, 3), dtype=np.uint8)
+    auto = segment(imp, sat, seed=1)
+    assert not auto.found and auto.k == 1 and "Too few outcomes (3)" in auto.reason
+    assert segment(imp, sat, seed=1, k=2).k == 2
