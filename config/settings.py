@@ -54,7 +54,11 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "config.security.ContentSecurityPolicyMiddleware",
+    "config.faults.DatabaseUnavailableMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "config.security.RequestSizeLimitMiddleware",
+    "config.security.PublicRateLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -78,6 +82,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "workspaces.context_processors.current_workspace",
             ],
+            # {% load csp %}: the nonce for the app's own inline <style> (config/security.py).
+            "libraries": {"csp": "config.security"},
         },
     },
 ]
@@ -86,7 +92,13 @@ TEMPLATES = [
 def _database_from_env() -> dict:
     url = env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
     try:
-        config = dj_database_url.parse(url, conn_max_age=env_int("DB_CONN_MAX_AGE", 60, minimum=0))
+        config = dj_database_url.parse(
+            url,
+            conn_max_age=env_int("DB_CONN_MAX_AGE", 60, minimum=0),
+            # A persistent connection the server dropped while idle (restart, failover) is
+            # noticed and replaced at the start of the next request instead of failing it.
+            conn_health_checks=env_bool("DB_CONN_HEALTH_CHECKS", default=True),
+        )
     except Exception as exc:  # dj-database-url raises several types for a malformed URL
         raise ImproperlyConfigured(
             f"DATABASE_URL={url!r} is not a valid database URL: {exc}"
@@ -120,7 +132,8 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# Where `collectstatic` gathers the files that whitenoise serves.
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -146,7 +159,8 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # drf-spectacular plus the error answers every operation can give (config/api.py).
+    "DEFAULT_SCHEMA_CLASS": "config.api.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 200,
 }
@@ -204,7 +218,14 @@ if BROKER_VISIBILITY_TIMEOUT <= ANALYSIS_TIME_LIMIT:
         f"CELERY_VISIBILITY_TIMEOUT={BROKER_VISIBILITY_TIMEOUT} must exceed "
         f"ANALYSIS_TIME_LIMIT={ANALYSIS_TIME_LIMIT}, or running analyses would be delivered twice."
     )
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": BROKER_VISIBILITY_TIMEOUT}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": BROKER_VISIBILITY_TIMEOUT,
+    # A Redis that accepts connections but never answers (frozen, half-open TCP) would otherwise
+    # hold a publish, and with it a respondent's final submit, forever. Above the workers' 1 s
+    # BRPOP polls, so consuming is unaffected.
+    "socket_timeout": 3,
+    "socket_connect_timeout": 2,
+}
 
 # Result exports of runs with more respondents than this are built by a background task.
 EXPORT_INLINE_LIMIT = env_int("EXPORT_INLINE_LIMIT", 20_000, minimum=0)
@@ -216,6 +237,55 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+
+# --- Production security (docs/security.md) ---------------------------------------------------
+# Proxies in front of gunicorn that each append to X-Forwarded-For: the client address is the
+# n-th from the right. 0 = gunicorn faces clients directly and the header is ignored (a client
+# could write anything in it).
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
+REST_FRAMEWORK["NUM_PROXIES"] = TRUSTED_PROXY_COUNT  # the same rule for DRF's throttles
+# TLS ends at a proxy that sets X-Forwarded-Proto; a trusted proxy is taken to be that proxy.
+BEHIND_TLS_PROXY = env_bool("BEHIND_TLS_PROXY", default=TRUSTED_PROXY_COUNT > 0)
+if BEHIND_TLS_PROXY:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Off by default: tests and a plain-HTTP local gunicorn use http://. Behind a TLS proxy the proxy
+# redirects http:// to https:// itself; without one, set it on.
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=False)
+# HSTS is sent on HTTPS responses only, so it cannot break a plain-HTTP run; on by default
+# outside DEBUG. Preloading is an operator's commitment for the whole domain: opt in only.
+SECURE_HSTS_SECONDS = env_int("HSTS_SECONDS", 0 if DEBUG else 31_536_000, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_PRELOAD = env_bool("HSTS_PRELOAD", default=False)
+SILENCED_SYSTEM_CHECKS = []
+if BEHIND_TLS_PROXY and not SECURE_SSL_REDIRECT:
+    # W008 (SECURE_SSL_REDIRECT off): the TLS proxy redirects plain HTTP, as the check allows.
+    SILENCED_SYSTEM_CHECKS.append("security.W008")
+if SECURE_HSTS_SECONDS and not SECURE_HSTS_PRELOAD:
+    # W021 (no HSTS preload): submitting the domain to browsers' preload lists is opt-in.
+    SILENCED_SYSTEM_CHECKS.append("security.W021")
+
+# Counters shared by every process: rate limits, sign-in failures, DRF throttles. Redis when
+# there is one; an unreachable Redis answers quickly and counts nothing (FailOpenRedisCache).
+CACHES = {
+    "default": {
+        "BACKEND": "config.security.FailOpenRedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "oe",
+        "OPTIONS": {"socket_connect_timeout": 0.25, "socket_timeout": 0.25},
+    }
+    if REDIS_URL
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+}
+# Requests per minute per client address to /s/<token>/, /i/<token>/ and the public submission
+# API; 0 = no limit.
+RATE_LIMIT_PUBLIC = env_int("RATE_LIMIT_PUBLIC", 300, minimum=0)
+# Failed sign-ins (within LOGIN_LOCKOUT_SECONDS) that lock a username, and a client address,
+# for LOGIN_LOCKOUT_SECONDS; 0 = never lock. An address is allowed more: offices share one.
+LOGIN_LOCKOUT_FAILURES = env_int("LOGIN_LOCKOUT_FAILURES", 5, minimum=0)
+LOGIN_LOCKOUT_ADDRESS_FAILURES = env_int(
+    "LOGIN_LOCKOUT_ADDRESS_FAILURES", 4 * LOGIN_LOCKOUT_FAILURES, minimum=0
+)
+LOGIN_LOCKOUT_SECONDS = env_int("LOGIN_LOCKOUT_SECONDS", 900, minimum=1)
 
 LOGGING = {
     "version": 1,

@@ -1,11 +1,12 @@
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
 from analysis import api as analysis_api
 from jtbd import api as jtbd_api
 from surveys import api as surveys_api
+from workspaces.auth import LockoutAdminAuthenticationForm, SignInView, admin_login
 
 router = DefaultRouter()
 router.register("workspaces", jtbd_api.WorkspaceViewSet, basename="workspace")
@@ -19,8 +20,19 @@ router.register("responses", surveys_api.ResponseViewSet, basename="response")
 router.register("runs", analysis_api.RunViewSet, basename="run")
 router.register("segments", analysis_api.SegmentViewSet, basename="segment")
 
+# The admin's sign-in counts failures and locks like the app's own (workspaces/auth.py).
+admin.site.login_form = LockoutAdminAuthenticationForm
+
 urlpatterns = [
+    # The busiest route, first: every respondent's submission skips resolving the others.
+    path(
+        "api/public/surveys/<str:public_token>/responses/",
+        surveys_api.PublicResponseView.as_view(),
+        name="public-submit",
+    ),
+    path("admin/login/", admin_login, name="admin-login"),
     path("admin/", admin.site.urls),
+    path("accounts/login/", SignInView.as_view(), name="login"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/", include(router.urls)),
     path(
@@ -44,14 +56,18 @@ urlpatterns = [
         name="survey-exports",
     ),
     path("api/statement-check/", jtbd_api.StatementCheckView.as_view(), name="statement-check"),
-    path(
-        "api/public/surveys/<str:public_token>/responses/",
-        surveys_api.PublicResponseView.as_view(),
-        name="public-submit",
-    ),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    # The split view serves Swagger UI's start-up script as a file, so the page needs no inline
+    # script under the Content-Security-Policy (config/security.py).
+    path(
+        "api/docs/",
+        SpectacularSwaggerSplitView.as_view(url_name="schema", template_name="api_docs.html"),
+        name="api-docs",
+    ),
     path("", include("analysis.urls")),
     path("", include("surveys.urls")),
     path("", include("jtbd.urls")),
 ]
+
+# Unmatched URLs under /api/ answer JSON like the rest of the API (config/api.py).
+handler404 = "config.api.not_found"

@@ -26,6 +26,17 @@ def _fast_password_hashing(settings):
 
 
 @pytest.fixture(autouse=True)
+def _fresh_counters():
+    """Rate limits and sign-in failures count in the cache, which outlives a test: without this
+    the public pages would start answering 429 partway through the suite."""
+    from django.core.cache import caches
+
+    caches["default"].clear()
+    yield
+    caches["default"].clear()
+
+
+@pytest.fixture(autouse=True)
 def _forget_broker_connections():
     """Celery keeps a producer pool for the process even for in-process tasks; drop it after each
     test so a test that points the app at another broker cannot leak into the next one."""
