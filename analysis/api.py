@@ -253,6 +253,9 @@ class SurveyAnalysisViewSet(viewsets.GenericViewSet):
     permission_classes = [IsAuthenticated]
     parser_classes = [SafeJSONParser]
     content_negotiation_class = ExportFormatNegotiation
+    # The one request body of these actions (compare's): OPTIONS describes it, and without a
+    # serializer class DRF's metadata raised an AssertionError, a 500.
+    serializer_class = CompareRequestSerializer
 
     def get_queryset(self):
         return Survey.objects.for_user(self.request.user)

@@ -8,7 +8,13 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Count
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -17,7 +23,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import Conflict, as_drf_error
+from config.api import ERROR_BODY, Conflict, as_drf_error
 from config.params import filter_by_choice, filter_by_id, valid_id
 from config.parsers import SafeJSONParser
 from jtbd import catalogue, services
@@ -53,6 +59,13 @@ class WorkspaceViewSet(viewsets.ReadOnlyModelViewSet):
         return Workspace.objects.for_user(self.request.user)
 
 
+def _refused_delete(code: int, why: str):
+    return extend_schema(responses={204: None, code: OpenApiResponse(ERROR_BODY, description=why)})
+
+
+@extend_schema_view(
+    destroy=_refused_delete(409, "The job still has surveys (with responses and results).")
+)
 class JobViewSet(viewsets.ModelViewSet):
     serializer_class = JobSerializer
     permission_classes = [IsAuthenticated, CanWriteWorkspace]
@@ -201,6 +214,7 @@ class JobViewSet(viewsets.ModelViewSet):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+@extend_schema_view(destroy=_refused_delete(400, "The step still has outcomes."))
 class JobStepViewSet(viewsets.ModelViewSet):
     serializer_class = JobStepSerializer
     permission_classes = [IsAuthenticated, CanWriteWorkspace]
@@ -242,7 +256,8 @@ class JobStepViewSet(viewsets.ModelViewSet):
         try:
             services.delete_step(step=instance)
         except DjangoValidationError as exc:
-            raise as_drf_error(exc) from None
+            # An object like every other error body of the API (as_drf_error gave a bare list).
+            raise ValidationError({"detail": " ".join(exc.messages)}) from None
 
     @extend_schema(request=MoveSerializer, responses={204: None})
     @action(detail=True, methods=["post"])
@@ -254,6 +269,9 @@ class JobStepViewSet(viewsets.ModelViewSet):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+@extend_schema_view(
+    destroy=_refused_delete(409, "The outcome is in a published survey, so analyses refer to it.")
+)
 class DesiredOutcomeViewSet(viewsets.ModelViewSet):
     serializer_class = DesiredOutcomeSerializer
     permission_classes = [IsAuthenticated, CanWriteWorkspace]

@@ -200,8 +200,11 @@ class ImportProblemSerializer(serializers.Serializer):
 
 
 class ImportErrorSerializer(serializers.Serializer):
-    detail = serializers.CharField()
-    problems = ImportProblemSerializer(many=True)
+    """Every problem of the file (detail and problems), or, when the request itself is wrong
+    (no file, no workspace), the errors keyed by the field's name."""
+
+    detail = serializers.CharField(required=False)
+    problems = ImportProblemSerializer(many=True, required=False)
 
 
 class ImportResultSerializer(serializers.Serializer):
