@@ -130,7 +130,9 @@ def build(job_id: int) -> ExportJob | None:
             finished_at=timezone.now(),
         )
     else:
-        ExportJob.objects.filter(pk=job_id).update(
+        # Only a job still running: an erasure of personal data may have stopped it meanwhile,
+        # and its file may hold the erased ids.
+        ExportJob.objects.filter(pk=job_id, status=ExportStatus.RUNNING).update(
             status=ExportStatus.SUCCEEDED,
             content=content,
             progress=100,

@@ -76,7 +76,7 @@ from analysis.models import (
     SegmentMembership,
     SegmentResult,
 )
-from surveys.models import Response, Survey
+from surveys.models import ErasureRecord, Response, Survey
 from surveys.ratings import RatingMatrix, load_matrix
 
 log = logging.getLogger(__name__)
@@ -856,6 +856,21 @@ def _segment_answers(profiles: SegmentProfiles, row: int) -> list[dict[str, Any]
     return _json(out)
 
 
+def _respondent_ids_now(run_id: int, matrix: RatingMatrix) -> list[str]:
+    """The respondent ids to store with the run: as loaded, unless personal data of the survey
+    have been erased since (surveys.erasure), which replaces them by pseudonyms.
+
+    The survey's row lock orders this with an erasure, which holds it from start to commit: the
+    ids read here are either from before an erasure (which then finds this run's membership and
+    rewrites it) or from after it, never a mix."""
+    survey_id = AnalysisRun.objects.filter(pk=run_id).values_list("survey_id", flat=True).get()
+    list(Survey.objects.select_for_update().filter(pk=survey_id).values_list("pk"))
+    if not ErasureRecord.objects.filter(survey_id=survey_id).exists():
+        return list(matrix.respondent_ids)
+    now = dict(Response.objects.filter(survey_id=survey_id).values_list("id", "respondent_id"))
+    return [now.get(pk, f"erased-{pk}") for pk in matrix.response_ids.tolist()]
+
+
 def store_results(run_id: int, token: str, results: RunResults, timer: StageTimer) -> None:
     """Write every result of the run and mark it succeeded, in one transaction."""
     seg = results.segmentation
@@ -933,7 +948,7 @@ def store_results(run_id: int, token: str, results: RunResults, timer: StageTime
             run_id=run_id,
             response_ids=response_ids,
             segments=labels_packed,
-            respondent_ids=list(results.matrix.respondent_ids),
+            respondent_ids=_respondent_ids_now(run_id, results.matrix),
         )
         now = timezone.now()
         timings = {**timer.seconds, "store": round(time.perf_counter() - started, 4)}

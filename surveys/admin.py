@@ -1,6 +1,14 @@
 from django.contrib import admin
 
-from surveys.models import Invitation, Outbox, Question, Response, Survey, SurveyVersion
+from surveys.models import (
+    ErasureRecord,
+    Invitation,
+    Outbox,
+    Question,
+    Response,
+    Survey,
+    SurveyVersion,
+)
 
 
 class QuestionInline(admin.TabularInline):
@@ -48,3 +56,30 @@ class ResponseAdmin(admin.ModelAdmin):
 @admin.register(Outbox)
 class OutboxAdmin(admin.ModelAdmin):
     list_display = ["kind", "survey", "created_at", "dispatched_at", "processed_at", "attempts"]
+
+
+@admin.register(ErasureRecord)
+class ErasureRecordAdmin(admin.ModelAdmin):
+    """The audit is read-only: it is evidence, so nobody edits or deletes it from here."""
+
+    list_display = [
+        "created_at",
+        "survey_title",
+        "scope",
+        "by_username",
+        "invitations",
+        "responses",
+        "analysis_runs",
+        "exports",
+    ]
+    list_filter = ["scope"]
+    search_fields = ["survey_title", "by_username"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

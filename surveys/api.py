@@ -7,9 +7,7 @@ read, and writes need an owner or researcher (403 otherwise).
 
 from __future__ import annotations
 
-import csv
-import io
-
+from django.core.exceptions import ObjectDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Prefetch, ProtectedError, Q
@@ -18,20 +16,18 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import SAFE_METHODS, AllowAny, BasePermission, IsAuthenticated
 from rest_framework.response import Response
-from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
 from config.api import Conflict, as_drf_error
 from config.params import filter_by_choice, filter_by_id
-from jtbd.catalogue import neutralise_formula
 from jtbd.models import DesiredOutcome, Job
 from jtbd.permissions import CanWriteWorkspace, require_write
-from surveys import importing, services, submission
-from surveys.invitations import add_invitations, parse_people
+from surveys import erasure, importing, services, submission
+from surveys.invitations import add_invitations, links_csv, parse_people
 from surveys.models import (
     Invitation,
     Question,
@@ -42,6 +38,8 @@ from surveys.models import (
 )
 from surveys.models import Response as SurveyResponse
 from surveys.serializers import (
+    ErasureRecordSerializer,
+    ErasureRequestSerializer,
     FieldworkSerializer,
     ImportOptionsSerializer,
     ImportStudySerializer,
@@ -51,7 +49,6 @@ from surveys.serializers import (
     PeopleSerializer,
     ProblemListSerializer,
     PublicSubmissionDocSerializer,
-    PublicSubmissionSerializer,
     PublishResultSerializer,
     QuestionSerializer,
     ResponseImportErrorSerializer,
@@ -61,7 +58,7 @@ from surveys.serializers import (
     SubmittedSerializer,
     SurveySerializer,
     SurveyVersionSerializer,
-    invitation_status,
+    read_public_submission,
 )
 from surveys.views import fieldwork_stats
 
@@ -360,22 +357,58 @@ class SurveyViewSet(viewsets.ModelViewSet):
     @action(detail=True, methods=["get"], url_path="invitations-csv")
     def invitations_csv(self, request, pk=None, format=None) -> HttpResponse:
         survey = self.get_object()
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\r\n")
-        writer.writerow(["external_id", "email", "link", "status"])
-        for inv in survey.invitations.with_status().order_by("id"):
-            writer.writerow(
-                neutralise_formula(v)
-                for v in [
-                    inv.external_id,
-                    inv.email,
-                    request.build_absolute_uri(inv.path()),
-                    invitation_status(inv),
-                ]
-            )
-        http = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
+        http = HttpResponse(
+            links_csv(survey, request.build_absolute_uri), content_type="text/csv; charset=utf-8"
+        )
         http["Content-Disposition"] = f'attachment; filename="survey-{survey.pk}-links.csv"'
         return http
+
+    @extend_schema(
+        request=ErasureRequestSerializer,
+        responses={
+            201: ErasureRecordSerializer,
+            400: OpenApiTypes.OBJECT,
+            403: OpenApiResponse(description="Only the workspace's owners can erase."),
+            404: OpenApiResponse(
+                description="No such survey in your workspaces, or nothing in the survey is "
+                "identified by the respondent given; nothing was erased."
+            ),
+        },
+        description="Erase personal data: one respondent's invitation e-mail address and id "
+        '({"respondent": "..."}: an e-mail address, external id, invitation token or '
+        'respondent id), or everyone\'s ({"all": true, "confirm": "<the survey\'s title>"}). '
+        "Respondent ids become pseudonyms in responses, stored results and exports; erased "
+        "invitation links stop working; answers and scores stay. Owners only; each erasure "
+        "is recorded (see erasures) and erasing again changes nothing.",
+    )
+    @action(detail=True, methods=["post"])
+    def erase(self, request, pk=None, format=None) -> Response:
+        survey = self.get_object()
+        if not erasure.may_erase(survey=survey, user=request.user):
+            raise PermissionDenied("Only the workspace's owners can erase personal data.")
+        body = ErasureRequestSerializer(data=request.data, context={"survey": survey})
+        body.is_valid(raise_exception=True)
+        values = body.validated_data
+        try:
+            if values.get("all"):
+                record = erasure.erase_survey_personal_data(survey=survey, by=request.user)
+            else:
+                record = erasure.erase_respondent(
+                    survey=survey, respondent=values["respondent"], by=request.user
+                )
+        except erasure.UnknownRespondent as exc:
+            raise NotFound(str(exc)) from None
+        return Response(ErasureRecordSerializer(record).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        responses=ErasureRecordSerializer(many=True),
+        description="The survey's erasures of personal data, newest first: who, when, what "
+        "and how many rows changed; never the erased identifiers.",
+    )
+    @action(detail=True, methods=["get"])
+    def erasures(self, request, pk=None, format=None) -> Response:
+        survey = self.get_object()
+        return Response(ErasureRecordSerializer(survey.erasures.all(), many=True).data)
 
 
 def _options(data: ImportOptionsSerializer) -> importing.ImportOptions:
@@ -474,31 +507,8 @@ class ResponseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
 # --- public submission ---------------------------------------------------------------------------
 
 
-class PublicSubmitThrottle(SimpleRateThrottle):
-    """Per client address; the rate lives here so no settings entry is needed."""
-
-    scope = "public_submit"
-    rate = "120/min"
-
-    def get_cache_key(self, request, view) -> str:
-        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
-
-
 def _problems_body(detail: str, problems: list[dict]) -> dict:
     return {"detail": detail, "problems": problems}
-
-
-def _flatten(errors, prefix: str = "") -> list[dict]:
-    if isinstance(errors, dict):
-        out = []
-        for name, value in errors.items():
-            field = name if name != "non_field_errors" else prefix.rstrip(".")
-            out += _flatten(value, f"{prefix}{field}.")
-        return out
-    if isinstance(errors, list) and errors and isinstance(errors[0], dict | list):
-        return [p for item in errors for p in _flatten(item, prefix)]
-    messages = errors if isinstance(errors, list) else [errors]
-    return [{"field": prefix.rstrip(".") or "body", "message": str(m)} for m in messages]
 
 
 class PublicResponseView(APIView):
@@ -506,7 +516,9 @@ class PublicResponseView(APIView):
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
-    throttle_classes = [PublicSubmitThrottle]
+    # Limited per client address by config.security.PublicRateLimitMiddleware (RATE_LIMIT_PUBLIC,
+    # the same 429 body), before the request gets here: a DRF throttle would count it twice.
+    throttle_classes: list = []
     parser_classes = [JSONParser]
 
     @extend_schema(
@@ -531,20 +543,27 @@ class PublicResponseView(APIView):
         "survey stores a screened-out response.",
     )
     def post(self, request, public_token: str) -> Response:
-        survey = (
-            Survey.objects.filter(public_token=public_token)
-            .select_related("current_version")
-            .first()
-        )
+        # Only what decides whether the survey accepts answers, and the version's id and hash:
+        # the version's content is read once per process (surveys/versions.py).
+        try:
+            survey = (
+                Survey.objects.filter(public_token=public_token)
+                .select_related("current_version")
+                .only("status", "closes_at", "current_version__content_hash")
+                .get()
+            )
+        except ObjectDoesNotExist:
+            survey = None
         if survey is None or survey.current_version_id is None:
             raise NotFound("No published survey has this link.")
-        body = PublicSubmissionSerializer(data=request.data)
-        if not body.is_valid():
+        # PublicSubmissionSerializer's rules, read without DRF's field machinery (the
+        # serializer still documents the body).
+        values, malformed = read_public_submission(request.data)
+        if malformed:
             return Response(
-                _problems_body("The submission is malformed.", _flatten(body.errors)),
+                _problems_body("The submission is malformed.", malformed),
                 status=status.HTTP_400_BAD_REQUEST,
             )
-        values = body.validated_data
         invitation = None
         if token := values.get("invitation"):
             invitation = Invitation.objects.filter(token=token, survey=survey).first()

@@ -4,6 +4,7 @@ from django import forms
 from django.utils.text import slugify
 
 from jtbd.models import Job
+from surveys.erasure import title_confirms
 from surveys.models import Question, QuestionKind, Survey
 
 
@@ -204,3 +205,35 @@ class ResponseImportForm(forms.Form):
         max_length=2000,
         help_text="Comma-separated column names kept as profile answers.",
     )
+
+
+class EraseRespondentForm(forms.Form):
+    respondent = forms.CharField(
+        label="E-mail, external id, link token or respondent id",
+        max_length=254,
+        help_text="Blanks the person's invitation and replaces their respondent id by a "
+        "pseudonym in responses, results and exports. Their answers stay in the analysis.",
+    )
+
+
+class EraseSurveyForm(forms.Form):
+    """Erasing everyone needs the survey's title typed out, so it is never one stray click."""
+
+    confirm = forms.CharField(
+        label="Type the survey's title to confirm",
+        max_length=200,
+        help_text="Blanks every invitation e-mail address and external id and replaces every "
+        "respondent id by a pseudonym. Answers and scores stay. This cannot be undone.",
+    )
+
+    def __init__(self, *args, survey: Survey, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.survey = survey
+
+    def clean_confirm(self) -> str:
+        value = self.cleaned_data["confirm"]
+        if not title_confirms(self.survey, value):
+            raise forms.ValidationError(
+                f"That is not the survey's title; type “{self.survey.title}” exactly."
+            )
+        return value

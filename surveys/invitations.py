@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import csv
+import io
+from collections.abc import Callable
+
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 
+from jtbd.catalogue import neutralise_formula
+from surveys import erasure
 from surveys.models import Invitation, Survey
 
 MAX_PER_REQUEST = 100_000
@@ -52,3 +58,19 @@ def add_invitations(*, survey: Survey, people: list[tuple[str, str]]) -> tuple[i
     ]
     Invitation.objects.bulk_create(new, batch_size=2000)
     return len(new), len(people) - len(new)
+
+
+def links_csv(survey: Survey, absolute_url: Callable[[str], str]) -> str:
+    """The survey's invitations with their links and status, for a mail-merge (page and API).
+
+    An erased invitation's link was replaced by one nobody was sent: it gets none. Cells are
+    neutralised against formula injection, as the ids come from researchers' uploads."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(["external_id", "email", "link", "status"])
+    for inv in survey.invitations.with_status().order_by("id"):
+        response = getattr(inv, "response", None)
+        link = "" if erasure.is_erased(inv) else absolute_url(inv.path())
+        status = response.status if response else "not started"
+        writer.writerow(neutralise_formula(v) for v in (inv.external_id, inv.email, link, status))
+    return buffer.getvalue()

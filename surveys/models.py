@@ -8,10 +8,11 @@ import secrets
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import models
+from django.db import connections, models
 from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 from jtbd.models import DesiredOutcome, Job
 from workspaces.models import Workspace
@@ -31,6 +32,7 @@ DEFAULT_SATISFACTION_LABELS = [
     "Extremely satisfied",
 ]
 CURRENT_SOLUTION_TEXT = "What do you use today to get this job done?"
+ERASURE_HMAC_SALT = "surveys.erasure.reference"
 NPS_TEXT = "How likely are you to recommend {subject} to a colleague?"
 CES_TEXT = "How easy or difficult is it to get this job done today?"
 
@@ -435,6 +437,23 @@ class OutboxQuerySet(models.QuerySet):
             .order_by("id")
         )
 
+    def lock_unprocessed(self, *, survey_id: int, kind: str) -> int | None:
+        """Lock until the transaction ends the newest entry of this survey and kind whose
+        processing has not finished (pending, on its way to a worker) and that no other
+        transaction holds (a worker processing it, say); its id, or None. PostgreSQL only.
+
+        Written in SQL: it runs on every completion, and compiling it through the ORM costs
+        several times what the database needs to answer it."""
+        with connections[self.db].cursor() as cursor:
+            cursor.execute(
+                f"SELECT id FROM {self.model._meta.db_table} "
+                "WHERE survey_id = %s AND kind = %s AND processed_at IS NULL "
+                "ORDER BY id DESC LIMIT 1 FOR UPDATE SKIP LOCKED",
+                [survey_id, kind],
+            )
+            row = cursor.fetchone()
+        return row[0] if row else None
+
 
 class Outbox(models.Model):
     """Background work requested inside a transaction, dispatched after commit.
@@ -454,7 +473,88 @@ class Outbox(models.Model):
 
     class Meta:
         ordering = ["id"]
-        indexes = [models.Index(fields=["processed_at", "id"])]
+        indexes = [
+            models.Index(fields=["processed_at", "id"]),
+            # Finds the entry a request joins (`lock_unprocessed`) among only the survey's
+            # unfinished entries, however many processed ones the survey has collected.
+            models.Index(
+                fields=["survey", "kind", "-id"],
+                condition=Q(processed_at=None),
+                name="outbox_unprocessed_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} for survey {self.survey_id}"
+
+
+class ErasureScope(models.TextChoices):
+    RESPONDENT = "respondent", "One respondent"
+    SURVEY = "survey", "Whole survey"
+
+
+class ErasureRecord(models.Model):
+    """The audit of one erasure of personal data (see surveys/erasure.py).
+
+    It holds who erased, when, where and how many rows changed, never the erased values: a
+    respondent erasure keeps only keyed hashes (HMAC-SHA256 with the SECRET_KEY) of the
+    identifiers it removed, so an auditor holding an identifier can confirm that it was erased
+    (`covers`) while nobody can read the identifier back from the record. A survey-wide erasure
+    keeps no hash at all: a list of everyone who took part would itself be personal data."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    # SET_NULL: the record outlives the survey, as the proof that the erasure happened.
+    survey = models.ForeignKey(
+        Survey, null=True, blank=True, on_delete=models.SET_NULL, related_name="erasures"
+    )
+    # The survey's id and title, kept when the survey is deleted; the hashes are tied to the id.
+    survey_key = models.PositiveBigIntegerField()
+    survey_title = models.CharField(max_length=200)
+    scope = models.CharField(max_length=12, choices=ErasureScope.choices)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    by_username = models.CharField(max_length=150, help_text="Kept if the user is deleted.")
+    created_at = models.DateTimeField(default=timezone.now)
+    invitations = models.PositiveIntegerField(default=0, help_text="Invitations changed.")
+    responses = models.PositiveIntegerField(default=0, help_text="Responses changed.")
+    analysis_runs = models.PositiveIntegerField(
+        default=0, help_text="Stored analyses whose respondent ids were replaced."
+    )
+    exports = models.PositiveIntegerField(
+        default=0, help_text="Stored export files with respondent ids that were deleted."
+    )
+    references = models.JSONField(
+        default=list, blank=True, help_text="Keyed hashes of the erased identifiers."
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["survey", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"Erasure {self.pk} ({self.get_scope_display()}) in {self.survey_title}"
+
+    @staticmethod
+    def reference(survey_id: int, identifier: str, *, secret: str | None = None) -> str:
+        """The keyed hash kept for an identifier: tied to the survey, so the same e-mail address
+        erased from two surveys gives two unrelated references."""
+        return salted_hmac(
+            ERASURE_HMAC_SALT, f"{survey_id}:{identifier}", secret=secret, algorithm="sha256"
+        ).hexdigest()
+
+    def covers(self, identifier: str) -> bool:
+        """Whether this erasure removed `identifier` (an e-mail address, external id, link
+        token or respondent id as the auditor gives it). A survey-wide erasure covers everyone
+        who was in the survey. Keys the site has rotated away from (SECRET_KEY_FALLBACKS) are
+        tried too, so rotating the key does not make old records unverifiable."""
+        if self.scope == ErasureScope.SURVEY:
+            return True
+        value = identifier.strip()
+        candidates = {value, value.lower()}
+        stored = set(self.references)
+        for secret in [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]:
+            for candidate in candidates:
+                if self.reference(self.survey_key, candidate, secret=secret) in stored:
+                    return True
+        return False

@@ -22,6 +22,7 @@ urlpatterns = [
     path("surveys/<int:pk>/publish/", views.survey_publish, name="survey-publish"),
     path("surveys/<int:pk>/close/", views.survey_close, name="survey-close"),
     path("surveys/<int:pk>/invitations/", views.invitations, name="invitations"),
+    path("surveys/<int:pk>/invitations/erase/", views.invitations_erase, name="invitations-erase"),
     path("surveys/<int:pk>/invitations.csv", views.invitations_csv, name="invitations-csv"),
     path("surveys/<int:pk>/fieldwork/", views.fieldwork, name="fieldwork"),
     path("surveys/<int:pk>/responses/", views.responses, name="responses"),

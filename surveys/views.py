@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import statistics
 
 from django.contrib import messages
@@ -16,10 +14,11 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from config.params import valid_id
-from jtbd.catalogue import neutralise_formula
 from jtbd.models import DesiredOutcome
-from surveys import flow, services
+from surveys import erasure, flow, services
 from surveys.forms import (
+    EraseRespondentForm,
+    EraseSurveyForm,
     InvitationsForm,
     QuestionForm,
     ResponseImportForm,
@@ -27,7 +26,7 @@ from surveys.forms import (
     SurveySettingsForm,
 )
 from surveys.importing import ImportOptions, ResponseImportError, import_responses
-from surveys.invitations import add_invitations, parse_people
+from surveys.invitations import add_invitations, links_csv, parse_people
 from surveys.models import Flag, Question, Response, ResponseStatus, Survey
 from workspaces.access import current_membership
 
@@ -210,32 +209,72 @@ def invitations(request: HttpRequest, pk: int) -> HttpResponse:
                     request, f"{created} invitation(s) created; {skipped} already invited."
                 )
                 return redirect("surveys:invitations", pk=survey.pk)
-    rows = survey.invitations.select_related("response").order_by("-id")[:500]
-    return render(
+    return _invitations_page(request, survey, form=form)
+
+
+def _invitations_page(
+    request: HttpRequest,
+    survey: Survey,
+    *,
+    form: InvitationsForm | None = None,
+    erase_one: EraseRespondentForm | None = None,
+    erase_all: EraseSurveyForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    rows = list(survey.invitations.select_related("response").order_by("-id")[:500])
+    for inv in rows:
+        inv.erased = erasure.is_erased(inv)
+    context = {
+        "survey": survey,
+        "form": form or InvitationsForm(),
+        "rows": rows,
+        "total": survey.invitations.count(),
+        "can_write": survey.workspace.can_write(request.user),
+        "can_erase": erasure.may_erase(survey=survey, user=request.user),
+        "erase_one": erase_one or EraseRespondentForm(prefix="one"),
+        "erase_all": erase_all or EraseSurveyForm(survey=survey, prefix="all"),
+        "erasures": survey.erasures.all()[:100],
+    }
+    return render(request, "surveys/invitations.html", context, status=status)
+
+
+@login_required
+@require_POST
+def invitations_erase(request: HttpRequest, pk: int) -> HttpResponse:
+    survey = _survey_for(request, pk)
+    if not erasure.may_erase(survey=survey, user=request.user):
+        raise PermissionDenied("Only the workspace's owners can erase personal data.")
+    if request.POST.get("scope") == "survey":
+        erase_all = EraseSurveyForm(request.POST, survey=survey, prefix="all")
+        if not erase_all.is_valid():
+            return _invitations_page(request, survey, erase_all=erase_all, status=400)
+        record = erasure.erase_survey_personal_data(survey=survey, by=request.user)
+    else:
+        erase_one = EraseRespondentForm(request.POST, prefix="one")
+        if erase_one.is_valid():
+            try:
+                record = erasure.erase_respondent(
+                    survey=survey, respondent=erase_one.cleaned_data["respondent"], by=request.user
+                )
+            except erasure.UnknownRespondent as exc:
+                erase_one.add_error("respondent", str(exc))
+        if erase_one.errors:
+            return _invitations_page(request, survey, erase_one=erase_one, status=400)
+    # The message names no identifier: messages travel in the session or a cookie.
+    messages.success(
         request,
-        "surveys/invitations.html",
-        {"survey": survey, "form": form, "rows": rows, "total": survey.invitations.count()},
+        f"Erased: {record.invitations} invitation(s) and {record.responses} response(s) "
+        f"changed, {record.analysis_runs} stored analysis(es) updated.",
     )
+    return redirect("surveys:invitations", pk=survey.pk)
 
 
 @login_required
 def invitations_csv(request: HttpRequest, pk: int) -> HttpResponse:
     survey = _survey_for(request, pk)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(["external_id", "email", "link", "status"])
-    for inv in survey.invitations.select_related("response").order_by("id"):
-        response = getattr(inv, "response", None)
-        writer.writerow(
-            neutralise_formula(v)
-            for v in [
-                inv.external_id,
-                inv.email,
-                request.build_absolute_uri(inv.path()),
-                response.status if response else "not started",
-            ]
-        )
-    http = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
+    http = HttpResponse(
+        links_csv(survey, request.build_absolute_uri), content_type="text/csv; charset=utf-8"
+    )
     http["Content-Disposition"] = f'attachment; filename="survey-{survey.pk}-links.csv"'
     return http
 

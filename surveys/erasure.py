@@ -1,0 +1,338 @@
+"""Erasing personal data: one respondent's identifiers, or every identifier of a survey.
+
+What identifies a person here, and what an erasure does to it:
+
+- `Invitation.email` and `Invitation.external_id`: blanked. The row stays (the fieldwork counts
+  and the link to the response stay right) and its token is replaced by a fresh random one
+  starting with ``erased-``, so the link the person was sent stops working: erased people can
+  neither be contacted nor keep answering.
+- `Response.respondent_id` (the invitation's e-mail or external id, an imported id, ``web-…``
+  from the browser cookie, ``api-…`` from the API's idempotency key): replaced by the pseudonym
+  ``erased-<response id>``, unique within the survey and meaningless outside the database.
+  `Response.browser_key` and `idempotency_key` are cleared: both are keys a browser or another
+  system could use to find the response again.
+- `analysis.SegmentMembership.respondent_ids` (what the segments CSV and the SPSS file show):
+  the same pseudonyms, so stored results and every export match the responses page.
+- `analysis.ExportJob` SPSS files (one row per respondent, with the id): deleted, and an export
+  of one still being built is failed; the results CSV/XLSX files carry no respondent ids.
+- The admin's history (`LogEntry.object_repr`, the str() of an invitation or response changed
+  there, which is the identifier): replaced by "(erased)".
+
+Ratings, profile answers, NPS/CES, flags and the stored scores are untouched: the answers stay
+for analysis, and a new analysis gives the same scores (rows are read in response id order).
+
+Each erasure is one transaction holding the survey's row lock: erasures of one survey run one
+after the other, and an analysis storing its results takes the same lock and then re-reads the
+respondent ids (`analysis.services._respondent_ids_now`), so it never stores ids it read before
+an erasure.
+Each writes an `ErasureRecord`; erasing again is harmless (nothing left to change, the record says
+0). An identifier the survey does not hold, and never held, raises `UnknownRespondent` and
+changes nothing.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable
+
+from django.contrib.admin.models import LogEntry
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.contenttypes.models import ContentType
+from django.db import transaction
+from django.db.models import Case, CharField, F, Q, QuerySet, Value, When
+from django.db.models.functions import Cast, Concat
+from django.utils import timezone
+
+from analysis.models import ExportJob, ExportStatus, SegmentMembership
+from surveys.models import ErasureRecord, ErasureScope, Invitation, Response, Survey
+from workspaces.models import Role
+
+ERASED_PREFIX = "erased-"
+# Only SPSS files hold one row per respondent with the id; results files hold one per outcome.
+EXPORT_FORMATS_WITH_IDS = ("sav",)
+
+
+class UnknownRespondent(Exception):
+    """Nothing in the survey is identified by the given value, and no erasure removed it."""
+
+    def __init__(self, identifier: str, survey: Survey) -> None:
+        self.identifier = identifier
+        super().__init__(
+            f"No invitation or response of survey {survey.pk} is identified by "
+            f"{identifier.strip()[:200]!r} (an e-mail address, external id, invitation token or "
+            "respondent id); nothing was erased."
+        )
+
+
+def may_erase(*, survey: Survey, user: AbstractBaseUser | AnonymousUser) -> bool:
+    """Only the workspace's owners erase: it cannot be undone, and it changes what researchers
+    and strategists see (ids in responses, results and exports)."""
+    return survey.workspace.role_of(user) == Role.OWNER
+
+
+def title_confirms(survey: Survey, typed: str) -> bool:
+    """Whether `typed` is the survey's title (surrounding spaces aside): erasing a whole survey
+    asks for it, so it is never one stray click or a request meant for another survey."""
+    return typed.strip() == survey.title.strip()
+
+
+def pseudonym(response_id: int) -> str:
+    return f"{ERASED_PREFIX}{response_id}"
+
+
+def is_erased(invitation: Invitation) -> bool:
+    return invitation.token.startswith(ERASED_PREFIX)
+
+
+@transaction.atomic
+def erase_respondent(
+    *, survey: Survey, respondent: str, by: AbstractBaseUser | None
+) -> ErasureRecord:
+    """Erase one person's identifiers from the survey; their answers stay, pseudonymous.
+
+    `respondent` is any identifier of the person in this survey: an invitation's e-mail address
+    (any case) or external id, an invitation token, or a response's respondent id. What is linked
+    to a match goes too: the response of a matched invitation, the invitation of a matched
+    response, and a response that came with the matched invitation's e-mail or external id
+    without using its link (an import). Raises `UnknownRespondent`, changing nothing, when the
+    survey holds no such identifier and no earlier erasure of the survey covers it."""
+    survey = _lock(survey)
+    value = respondent.strip()
+    if not value:
+        raise UnknownRespondent(respondent, survey)
+    invitations = _by_pk(
+        _locked(Invitation, survey, Q(email__iexact=value) | Q(external_id=value) | Q(token=value))
+    )
+    responses = _by_pk(
+        _locked(Response, survey, _same_id(value) | Q(invitation__in=list(invitations)))
+    )
+    linked = [r.invitation_id for r in responses.values() if r.invitation_id not in invitations]
+    invitations |= _by_pk(_locked(Invitation, survey, Q(pk__in=[i for i in linked if i])))
+    names = {v for inv in invitations.values() for v in (inv.email, inv.external_id) if v}
+    same_person = Q(invitation__in=list(invitations))
+    for name in names:
+        same_person |= _same_id(name)
+    responses |= _by_pk(_locked(Response, survey, same_person))
+    if not invitations and not responses and not find_erasures(survey=survey, identifier=value):
+        raise UnknownRespondent(respondent, survey)
+
+    erased_values = {
+        value,
+        *(inv.email.lower() for inv in invitations.values()),
+        *(inv.external_id for inv in invitations.values()),
+        *(inv.token for inv in invitations.values() if not is_erased(inv)),
+        *(
+            r.respondent_id
+            for r in responses.values()
+            if not _is_own_pseudonym(r.pk, r.respondent_id)
+        ),
+    } - {""}
+    n_invitations = _blank_invitations(Invitation.objects.filter(pk__in=list(invitations)))
+    n_responses, new_ids = _pseudonymise(survey, Response.objects.filter(pk__in=list(responses)))
+    n_runs = _rewrite_memberships(survey, new_ids, shown=erased_values)
+    _scrub_admin_history(Invitation, set(invitations))
+    _scrub_admin_history(Response, set(responses))
+    return ErasureRecord.objects.create(
+        **_audit(survey, ErasureScope.RESPONDENT, by),
+        invitations=n_invitations,
+        responses=n_responses,
+        analysis_runs=n_runs,
+        exports=_drop_exports(survey) if n_responses or n_runs else 0,
+        references=sorted({ErasureRecord.reference(survey.pk, v) for v in erased_values}),
+    )
+
+
+@transaction.atomic
+def erase_survey_personal_data(*, survey: Survey, by: AbstractBaseUser | None) -> ErasureRecord:
+    """Erase every invitation e-mail address and external id and every respondent id of the
+    survey; the answers stay, pseudonymous. Erasing an erased survey changes nothing."""
+    survey = _lock(survey)
+    n_invitations = _blank_invitations(Invitation.objects.filter(survey=survey))
+    n_responses, new_ids = _pseudonymise(
+        survey, Response.objects.filter(survey=survey), everyone=True
+    )
+    n_runs = _rewrite_memberships(survey, new_ids, everyone=True)
+    _scrub_admin_history(Invitation, set(survey.invitations.values_list("pk", flat=True)))
+    _scrub_admin_history(Response, set(new_ids))
+    return ErasureRecord.objects.create(
+        **_audit(survey, ErasureScope.SURVEY, by),
+        invitations=n_invitations,
+        responses=n_responses,
+        analysis_runs=n_runs,
+        exports=_drop_exports(survey) if n_responses or n_runs else 0,
+    )
+
+
+def find_erasures(*, survey: Survey, identifier: str) -> list[ErasureRecord]:
+    """The survey's erasures that removed `identifier`: an auditor's "was X erased?"."""
+    return [r for r in survey.erasures.select_related("by") if r.covers(identifier)]
+
+
+# --- steps --------------------------------------------------------------------------------------
+
+
+def _lock(survey: Survey) -> Survey:
+    """The survey, locked until the erasure commits: erasures of one survey run one after the
+    other, and a run storing its results waits (analysis.services._respondent_ids_now)."""
+    return Survey.objects.select_for_update().get(pk=survey.pk)
+
+
+def _locked(model: type[Invitation] | type[Response], survey: Survey, match: Q) -> list:
+    return list(model.objects.select_for_update().filter(survey=survey).filter(match))
+
+
+def _same_id(value: str) -> Q:
+    """Responses with this respondent id; any case for an e-mail address, which an import may
+    spell differently from the invitation."""
+    return Q(respondent_id__iexact=value) if "@" in value else Q(respondent_id=value)
+
+
+def _by_pk(rows: Iterable) -> dict:
+    return {row.pk: row for row in rows}
+
+
+def _audit(survey: Survey, scope: ErasureScope, by: AbstractBaseUser | None) -> dict:
+    return {
+        "workspace_id": survey.workspace_id,
+        "survey": survey,
+        "survey_key": survey.pk,
+        "survey_title": survey.title,
+        "scope": scope,
+        "by": by if by is not None and by.is_authenticated else None,
+        "by_username": by.get_username() if by is not None else "",
+        "created_at": timezone.now(),
+    }
+
+
+def _blank_invitations(invitations: QuerySet[Invitation]) -> int:
+    """Blank e-mail addresses and external ids and disable the links; returns how many
+    invitations changed. One UPDATE, however many invitations."""
+    # The new token: a secret fresh for this erasure plus the row's id, so it is unique and
+    # cannot be derived from the link the person was sent.
+    token = Concat(Value(f"{ERASED_PREFIX}{secrets.token_urlsafe(16)}-"), Cast("id", CharField()))
+    enabled = ~Q(token__startswith=ERASED_PREFIX)
+    return invitations.filter(~Q(email="") | ~Q(external_id="") | enabled).update(
+        email="",
+        external_id="",
+        token=Case(When(enabled, then=token), default=F("token")),
+    )
+
+
+def _is_own_pseudonym(pk: int, respondent_id: str) -> bool:
+    """Whether a response already carries the pseudonym an erasure gave it."""
+    own = pseudonym(pk)
+    return respondent_id == own or respondent_id.startswith(own + "-")
+
+
+def _pseudonymise(
+    survey: Survey, responses: QuerySet[Response], *, everyone: bool = False
+) -> tuple[int, dict[int, str]]:
+    """Give each response its pseudonym and clear its keys. Returns how many responses changed
+    and the respondent id each response now has. `everyone`: `responses` are all the survey's,
+    so no other response can hold one of the pseudonyms."""
+    rows = list(
+        responses.select_for_update().values_list(
+            "pk", "respondent_id", "browser_key", "idempotency_key"
+        )
+    )
+    new_ids = {pk: rid if _is_own_pseudonym(pk, rid) else pseudonym(pk) for pk, rid, _, _ in rows}
+    suffixed: dict[int, str] = {}
+    if not everyone:
+        # An import may bring any text as an id, even the pseudonym of a response erased later:
+        # that response keeps its id and the erased one takes a random suffix.
+        wanted = [new_ids[pk] for pk, rid, _, _ in rows if rid != new_ids[pk]]
+        taken = set(
+            Response.objects.filter(survey=survey, respondent_id__in=wanted)
+            .exclude(pk__in=list(new_ids))
+            .values_list("respondent_id", flat=True)
+        )
+        for pk, name in new_ids.items():
+            if name in taken:
+                suffixed[pk] = new_ids[pk] = f"{name}-{secrets.token_hex(4)}"
+    changed = [
+        pk
+        for pk, rid, browser, key in rows
+        if rid != new_ids[pk] or browser is not None or key is not None
+    ]
+    if not changed:
+        return 0, new_ids
+    # Uniqueness is checked row by row, so a response holding an id that another is about to
+    # take (an imported "erased-7" when response 7 is erased too) steps aside first.
+    targets = {new_ids[pk] for pk in changed}
+    aside = [pk for pk, rid, _, _ in rows if rid in targets and rid != new_ids[pk]]
+    if aside:
+        Response.objects.filter(pk__in=aside).update(
+            respondent_id=Concat(Value(f"erasing-{secrets.token_hex(6)}-"), Cast("id", CharField()))
+        )
+    own = Concat(Value(ERASED_PREFIX), Cast("id", CharField()))
+    # One UPDATE with the pseudonym computed by the database: 100,000 responses take a moment.
+    responses.update(
+        respondent_id=Case(
+            *(When(pk=pk, then=Value(name)) for pk, name in suffixed.items()),
+            When(
+                Q(respondent_id=own) | Q(respondent_id__startswith=Concat(own, Value("-"))),
+                then=F("respondent_id"),
+            ),
+            default=own,
+        ),
+        browser_key=None,
+        idempotency_key=None,
+    )
+    return len(changed), new_ids
+
+
+def _rewrite_memberships(
+    survey: Survey,
+    new_ids: dict[int, str],
+    *,
+    shown: set[str] = frozenset(),
+    everyone: bool = False,
+) -> int:
+    """Put the new respondent ids into the stored analyses; returns how many runs changed.
+
+    An analysed response not in `new_ids` (deleted since) is pseudonymised too when `everyone`,
+    or when it shows one of the erased identifiers in `shown`."""
+    changed = 0
+    for membership in SegmentMembership.objects.select_for_update(of=("self",)).filter(
+        run__survey=survey
+    ):
+        before = [str(v) for v in membership.respondent_ids]
+        after = [
+            new_ids.get(rid) or (pseudonym(rid) if everyone or old in shown else old)
+            for rid, old in zip(membership.response_id_array().tolist(), before, strict=True)
+        ]
+        if after != before:
+            membership.respondent_ids = after
+            membership.save(update_fields=["respondent_ids"])
+            changed += 1
+    return changed
+
+
+def _scrub_admin_history(model: type[Invitation] | type[Response], pks: set[int]) -> None:
+    """The admin's history keeps the str() of every object changed there, and an invitation's
+    or a response's str() is the identifier itself."""
+    if not pks:
+        return
+    entries = LogEntry.objects.filter(content_type=ContentType.objects.get_for_model(model))
+    # Object ids are text there; the history is short next to the survey, so match in Python.
+    stale = [pk for pk, oid in entries.values_list("pk", "object_id") if _as_int(oid) in pks]
+    LogEntry.objects.filter(pk__in=stale).update(object_repr="(erased)")
+
+
+def _as_int(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() else None
+
+
+def _drop_exports(survey: Survey) -> int:
+    """Delete the survey's stored export files that hold respondent ids, and fail any still
+    being built (it may have read the ids before the erasure). Returns how many."""
+    jobs = ExportJob.objects.filter(survey=survey, format__in=EXPORT_FORMATS_WITH_IDS)
+    now = timezone.now()
+    message = "Deleted: personal data of this survey were erased. Export again."
+    deleted = jobs.filter(status=ExportStatus.SUCCEEDED).update(
+        content=None, status=ExportStatus.FAILED, stage="Deleted", error=message
+    )
+    stopped = jobs.filter(status__in=[ExportStatus.QUEUED, ExportStatus.RUNNING]).update(
+        status=ExportStatus.FAILED, stage="Stopped", error=message, finished_at=now
+    )
+    return deleted + stopped
