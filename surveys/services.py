@@ -8,7 +8,7 @@ import secrets
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from surveys import flow, ratings
@@ -249,22 +249,60 @@ def request_background(*, survey_id: int, kind: str) -> None:
 
     The respondent's answers are committed whatever happens to the broker: a failed dispatch
     leaves the request pending and `dispatch_pending` (run by the worker's beat and by the
-    `dispatch_pending` command) sends it later."""
-    entry = Outbox.objects.create(survey_id=survey_id, kind=kind)
-    transaction.on_commit(lambda: dispatch(entry.pk))
+    `dispatch_pending` command) sends it later. The entry is written already claimed for this
+    transaction's commit hook, so no other dispatcher sends it meanwhile and the hook needs no
+    claim (and commit) of its own.
+
+    Coalesced: the work looks at the whole survey, so a request joins an entry of the same
+    survey and kind that is not processed yet, instead of writing and publishing its own. The
+    entry is locked until this transaction ends, and processing starts by locking it
+    (`process_outbox_entry`), so it runs after this commit and sees this transaction's data.
+    An entry locked by someone else (being processed now, or joined by another transaction
+    that might commit after the processing has read the data) is skipped, never waited for:
+    then this request writes a new entry. An entry that is pending because the broker was down
+    is joined too; the catch-up dispatches it. Unprocessed entries per survey are thus bounded by
+    the number of transactions requesting at once, not by the number of requests."""
+    with transaction.atomic(savepoint=False):
+        if _join_unprocessed(survey_id=survey_id, kind=kind):
+            return
+        claimed_at = timezone.now()
+        entry = Outbox.objects.create(survey_id=survey_id, kind=kind, dispatched_at=claimed_at)
+        transaction.on_commit(lambda: _send(entry.pk, claimed_at))
+
+
+def _join_unprocessed(*, survey_id: int, kind: str) -> bool:
+    """Lock an unprocessed entry of this survey and kind that nobody else holds; whether one was
+    found. Without SKIP LOCKED (SQLite) nothing is joined: the guarantee rests on the row lock."""
+    if not connection.features.has_select_for_update_skip_locked:
+        return False
+    return Outbox.objects.lock_unprocessed(survey_id=survey_id, kind=kind) is not None
 
 
 def dispatch(entry_id: int) -> bool:
-    """Send one outbox entry to the broker; never raises (the caller may be a respondent)."""
+    """Send one pending outbox entry to the broker; never raises (the caller may be a respondent).
+
+    The entry is claimed first, by a conditional update: of dispatchers running at once (the
+    beat's catch-up, the command) only one sends it, so the broker gets each request once."""
+    claimed_at = timezone.now()
+    if not Outbox.objects.pending(claimed_at).filter(pk=entry_id).update(dispatched_at=claimed_at):
+        return False  # processed, or another dispatcher has it
+    return _send(entry_id, claimed_at)
+
+
+def _send(entry_id: int, claimed_at) -> bool:
+    """Publish a claimed entry; a failed send gives the claim back, so the entry stays pending.
+    (A process that dies between claim and send leaves a claim that expires after
+    OUTBOX_REDISPATCH_AFTER, and the entry is sent then.)"""
     from surveys.tasks import process_outbox_entry
 
     try:
         process_outbox_entry.delay(entry_id)
     except Exception as exc:  # broker down, connection refused, timeouts: all the same here
         log.warning("Background request %s not dispatched yet: %s", entry_id, exc)
-        Outbox.objects.filter(pk=entry_id).update(last_error=str(exc)[:500])
+        Outbox.objects.filter(pk=entry_id, dispatched_at=claimed_at).update(
+            dispatched_at=None, last_error=str(exc)[:500]
+        )
         return False
-    Outbox.objects.filter(pk=entry_id, dispatched_at=None).update(dispatched_at=timezone.now())
     return True
 
 

@@ -8,21 +8,20 @@ return the first response instead of storing a second.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from surveys import flow, ratings, services
+from surveys import flow, ratings, services, versions
 from surveys.models import (
     Invitation,
     Response,
     ResponseSource,
     ResponseStatus,
     Survey,
-    SurveyVersion,
 )
 
 
@@ -38,6 +37,8 @@ class Submission:
 def _text(value: object) -> str:
     """A JSON scalar as the web form would have sent it; anything else reads as unanswered,
     or as a value the survey's rules refuse."""
+    if type(value) is int:  # the common case, a rating, first (a bool's type is bool, not int)
+        return str(value)
     if isinstance(value, bool) or value is None:
         return ""
     if isinstance(value, int | float | str):
@@ -45,14 +46,18 @@ def _text(value: object) -> str:
     return "?"  # a list or object where one number belongs: never a valid answer
 
 
-def form_data(content: Mapping, answers: object) -> tuple[dict[str, object], list[flow.Problem]]:
+def form_data(
+    content: Mapping, answers: object, codes: frozenset[str] | None = None
+) -> tuple[dict[str, object], list[flow.Problem]]:
     """The web form's fields for JSON answers, and problems the pages cannot see (answers to
-    outcomes or questions the version does not have)."""
+    outcomes or questions the version does not have). `codes`: the version's outcome codes, if
+    the caller has them as a set already."""
     if not isinstance(answers, Mapping):
         return {}, [flow.Problem("answers", "Send the answers as an object.")]
     data: dict[str, object] = {}
     problems: list[flow.Problem] = []
-    codes = set(content["outcome_codes"])
+    if codes is None:
+        codes = frozenset(content["outcome_codes"])
     given = answers.get("ratings") or {}
     if not isinstance(given, Mapping):
         problems.append(flow.Problem("ratings", "Send the ratings as an object keyed by code."))
@@ -61,7 +66,8 @@ def form_data(content: Mapping, answers: object) -> tuple[dict[str, object], lis
         if code not in codes:
             problems.append(flow.Problem(f"ratings.{code}", "Not an outcome of this survey."))
             continue
-        if not isinstance(rating, Mapping):
+        # JSON's own dict tested first: the Mapping check alone is slow, once per outcome.
+        if type(rating) is not dict and not isinstance(rating, Mapping):
             rating = {}
         data[f"imp-{code}"] = _text(rating.get("importance"))
         data[f"sat-{code}"] = _text(rating.get("satisfaction"))
@@ -110,10 +116,13 @@ class _Read:
     screened_out: bool = False
 
 
-def read_answers(content: Mapping, data: Mapping) -> _Read:
+def read_answers(
+    content: Mapping, data: Mapping, pages: Sequence[flow.Page] | None = None
+) -> _Read:
     """Every page read as if submitted one after another; a screener that ends the survey
-    ends the reading there, as it ends the web survey."""
-    result = _Read(pages=flow.build_pages(content))
+    ends the reading there, as it ends the web survey. `pages`: the version's pages, if the
+    caller has them already."""
+    result = _Read(pages=list(pages) if pages is not None else flow.build_pages(content))
     merged = result.answers
     for page in result.pages:
         answers, problems = flow.read_page(page, content, data)
@@ -157,19 +166,21 @@ def submit_response(
     Problems: nothing is stored and `problems` lists every one, with the web form's field
     names (`imp-CODE`, `q-KEY`, `nps`, …) so clients can point at the question."""
     now = now or timezone.now()
-    existing = _existing(survey, invitation, idempotency_key)
-    if existing is not None:
-        # A retry after the survey closed still learns what became of its first attempt.
-        return _replay(existing)
+    # A first submission, the common case, is stored without looking for an earlier one first:
+    # the unique constraints find a repeat (see the IntegrityError below). A repeat that would
+    # be refused on its own (survey closed since, answers the rules refuse) still learns what
+    # became of its first attempt.
     if not survey.is_accepting(now):
-        return Submission(None, closed=True)
-    version: SurveyVersion = survey.current_version
-    content = version.content
-    data, problems = form_data(content, answers)
-    read = read_answers(content, data)
+        existing = _existing(survey, invitation, idempotency_key)
+        return _replay(existing) if existing is not None else Submission(None, closed=True)
+    published = versions.current(survey)
+    version, content = published.version, published.content
+    data, problems = form_data(content, answers, published.codes)
+    read = read_answers(content, data, published.pages)
     problems += read.problems
     if problems:
-        return Submission(None, problems=problems)
+        existing = _existing(survey, invitation, idempotency_key)
+        return _replay(existing) if existing is not None else Submission(None, problems=problems)
     codes = version.outcome_codes
     response = Response(
         survey=survey,

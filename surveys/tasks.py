@@ -32,7 +32,12 @@ HANDLERS = {
 
 @shared_task(acks_late=True, soft_time_limit=120, time_limit=150)
 def process_outbox_entry(entry_id: int) -> None:
-    """Handle one outbox entry once; a second delivery of a processed entry does nothing."""
+    """Handle one outbox entry once; a second delivery of a processed entry does nothing.
+
+    The lock on the entry comes first: a request that joined this entry (see
+    `services.request_background`) holds it until its transaction commits, so the handler reads
+    that transaction's data; and while the handler runs, new requests see the entry locked and
+    write an entry of their own."""
     with transaction.atomic():
         entry = Outbox.objects.select_for_update().filter(pk=entry_id, processed_at=None).first()
         if entry is None:

@@ -13,7 +13,6 @@ from rest_framework.test import APIClient
 
 from jtbd.models import Job
 from surveys import ratings
-from surveys.api import PublicSubmitThrottle
 from surveys.models import (
     Invitation,
     Outbox,
@@ -31,7 +30,7 @@ LABELS = ["Not at all", "A little", "Somewhat", "Very", "Extremely"]
 
 @pytest.fixture(autouse=True)
 def _fresh_throttle():
-    # The throttle counts in the cache, which outlives a test.
+    # The per-address limit counts in the cache, which outlives a test.
     cache.clear()
     yield
     cache.clear()
@@ -813,13 +812,15 @@ def test_public_submission_needs_no_login_or_csrf_token(survey, codes, researche
     assert response.status_code == 201
 
 
-def test_public_submissions_are_throttled_per_address(survey, codes, monkeypatch):
-    monkeypatch.setattr(PublicSubmitThrottle, "rate", "2/min")
-    statuses = [
-        submit({"idempotency_key": f"k{i}", "answers": answers_for(codes)}, survey).status_code
+def test_public_submissions_are_throttled_per_address(survey, codes, settings):
+    # The per-address limit of the public endpoints (config.security.PublicRateLimitMiddleware).
+    settings.RATE_LIMIT_PUBLIC = 2
+    replies = [
+        submit({"idempotency_key": f"k{i}", "answers": answers_for(codes)}, survey)
         for i in range(3)
     ]
-    assert statuses == [201, 201, 429]
+    assert [r.status_code for r in replies] == [201, 201, 429]
+    assert set(replies[2].json()) == {"detail"} and replies[2]["Retry-After"].isdigit()
     assert Response.objects.count() == 2
 
 
