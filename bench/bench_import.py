@@ -21,6 +21,7 @@ import argparse
 import csv
 import io
 import os
+import secrets
 import statistics
 import sys
 import tempfile
@@ -71,7 +72,8 @@ def ensure_database(url: str) -> None:
 
 def setup_django(url: str) -> None:
     os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("SECRET_KEY", "bench-only-secret-key")
+    # A throwaway key for this run only: nothing signed here outlives the benchmark.
+    os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ.pop("REDIS_URL", None)
     import django

@@ -46,6 +46,7 @@ import http.client
 import json
 import multiprocessing
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -344,7 +345,8 @@ def start_gunicorn(args: argparse.Namespace, redis_url: str, port: int) -> subpr
         DJANGO_SETTINGS_MODULE="bench.load_settings",
         DATABASE_URL=f"{args.database_url}?application_name={APP_NAME}",
         REDIS_URL=redis_url,
-        SECRET_KEY="bench-only-secret-key",
+        # A throwaway key for this run only: nothing signed here outlives the benchmark.
+        SECRET_KEY=secrets.token_urlsafe(50),
         DEBUG="0",
         ALLOWED_HOSTS="127.0.0.1",
         SECURE_COOKIES="0",

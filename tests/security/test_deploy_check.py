@@ -98,6 +98,12 @@ QUOTED = re.compile(
     rf"""(?ix)(?P<name>{SECRET_NAME})['"]?\s*[:=]\s*(?:\{{\s*value\s*=\s*)?
     (?P<prefix>[rbu]?)(?P<quote>['"])(?P<value>[^'"\n]+)(?P=quote)"""
 )
+# A literal default for a secret read from the environment: os.environ.setdefault("SECRET_KEY",
+# "…"), os.getenv(…, "…"), env_str(…, "…").
+DEFAULTED = re.compile(
+    rf"""(?ix)(?:setdefault|getenv|get|env_str)\(\s*['"](?P<name>{SECRET_NAME})['"]\s*,\s*
+    (?P<prefix>[rbu]?)(?P<quote>['"])(?P<value>[^'"\n]+)(?P=quote)"""
+)
 YAML_PLAIN = re.compile(rf"(?im)^\s*(?P<name>{SECRET_NAME})\s*:\s+(?P<value>[^\s'\"#{{][^#\n]*)$")
 # The only literal keys outside tests/: the development key settings use with DEBUG on, and the
 # test suite's throwaway key (pytest-env, and dev.py's test command).
@@ -122,7 +128,11 @@ def tracked_files() -> list[str]:
 def secret_literals(path: str, text: str) -> list[tuple[str, str, str]]:
     """(path, name, value) of every literal given to a secret-looking name."""
     # f-strings do not match (no f among the prefixes): they interpolate, they hold no literal.
-    found = [(path, m.group("name"), m.group("value")) for m in QUOTED.finditer(text)]
+    found = [
+        (path, m.group("name"), m.group("value"))
+        for pattern in (QUOTED, DEFAULTED)
+        for m in pattern.finditer(text)
+    ]
     if path.endswith((".yml", ".yaml")):
         for match in YAML_PLAIN.finditer(text):
             value = match.group("value").strip()
