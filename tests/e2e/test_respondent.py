@@ -222,6 +222,8 @@ def test_the_public_link_resumes_in_the_same_browser_only(live_server, browser, 
     page.goto(url)
     page.check("#consent")
     page.click("button[type=submit]")
+    # The next page shown means the first one was saved; closing mid-navigation can hang.
+    page.wait_for_selector("h1:has-text('About you')")
     page.close()
     page = context.new_page()
     page.goto(url)
