@@ -1,6 +1,6 @@
 """Load benchmark: complete 100-outcome submissions per second through gunicorn and PostgreSQL.
 
-Run: ``python bench/bench_load.py [--outcomes 100] [--concurrency 16] [--seconds 10] [--rounds 3]
+Run: ``python bench/bench_load.py [--outcomes 100] [--concurrency 16] [--seconds 10] [--rounds 5]
 [--server gthread:4:4]``
 
 Creates (if needed) and migrates the PostgreSQL database ``opportunity_engine_load`` (or
@@ -18,9 +18,9 @@ endpoint) measures:
 - ceiling: POST /bench/write-one/ with the same bodies, which inserts one row with raw SQL through
   the same middleware stack: the framework's own ceiling for a request that stores something,
   the baseline the target refers to;
-- DRF baseline: POST /bench/write-one-drf/ with the same bodies, a DRF APIView configured as the
-  public API's (no authentication, AllowAny, JSON parser) that parses the body and inserts one
-  row through the ORM: what DRF and the ORM alone cost, for context;
+- DRF baseline: POST /bench/write-one-drf/ with the same bodies, a DRF APIView (no
+  authentication, AllowAny, JSON parser) that parses the body and inserts one row through the
+  ORM: what a plain DRF endpoint costs, for context;
 - client ceiling: the same client against a trivial asyncio HTTP responder, to show the load
   generator is not the bottleneck.
 
@@ -73,7 +73,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=16, help="client connections")
     parser.add_argument("--seconds", type=float, default=10.0, help="length of one round")
     parser.add_argument("--warmup", type=float, default=3.0, help="seconds, per endpoint")
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument(
         "--server",
         default="gthread:4:4",

@@ -3,9 +3,9 @@
 - `bench/write-one/`: the least a request that stores something can do through the same
   middleware stack: read the body, insert one row with raw SQL into the benchmark's own table,
   answer a small JSON document. The framework's own ceiling; the target refers to it.
-- `bench/write-one-drf/`: the same through Django REST framework as the public submission API
-  uses it (an APIView without authentication, AllowAny, the JSON parser, a DRF Response) and the
-  ORM: what DRF and the ORM cost on top, for context.
+- `bench/write-one-drf/`: the same through Django REST framework (an APIView without
+  authentication, AllowAny, the JSON parser, a DRF Response) and the ORM: what a plain DRF
+  endpoint costs on top, for context.
 
 Served only by gunicorn started with DJANGO_SETTINGS_MODULE=bench.load_settings.
 """
@@ -57,7 +57,7 @@ def write_one(request: HttpRequest) -> JsonResponse:
 
 
 class WriteOneDRF(APIView):
-    """Configured as surveys.api.PublicResponseView is, minus its work."""
+    """A plain DRF endpoint that stores one row: no authentication, AllowAny, JSON."""
 
     authentication_classes: list = []
     permission_classes = [AllowAny]

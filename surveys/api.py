@@ -7,11 +7,12 @@ read, and writes need an owner or researcher (403 otherwise).
 
 from __future__ import annotations
 
-from django.core.exceptions import ObjectDoesNotExist
+import json
+
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Prefetch, ProtectedError, Q
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
@@ -19,6 +20,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import SAFE_METHODS, AllowAny, BasePermission, IsAuthenticated
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -26,7 +28,7 @@ from config.api import Conflict, as_drf_error
 from config.params import filter_by_choice, filter_by_id
 from jtbd.models import DesiredOutcome, Job
 from jtbd.permissions import CanWriteWorkspace, require_write
-from surveys import erasure, importing, services, submission
+from surveys import erasure, importing, services, submission, versions
 from surveys.invitations import add_invitations, links_csv, parse_people
 from surveys.models import (
     Invitation,
@@ -533,7 +535,10 @@ class PublicResponseView(APIView):
             ),
             400: SubmissionErrorSerializer,
             404: OpenApiResponse(description="No published survey has this token."),
-            409: OpenApiResponse(description="The invitation was used on the web survey."),
+            409: OpenApiResponse(
+                description="The invitation was used on the web survey, or the survey changed "
+                "while the response was stored (send it again)."
+            ),
             410: OpenApiResponse(description="The survey is closed."),
             429: OpenApiResponse(description="Too many submissions from this address."),
         },
@@ -542,37 +547,54 @@ class PublicResponseView(APIView):
         "consent, current_solution) and nothing is stored. A screener answer that ends the "
         "survey stores a screened-out response.",
     )
-    def post(self, request, public_token: str) -> Response:
-        # Only what decides whether the survey accepts answers, and the version's id and hash:
-        # the version's content is read once per process (surveys/versions.py).
-        try:
-            survey = (
-                Survey.objects.filter(public_token=public_token)
-                .select_related("current_version")
-                .only("status", "closes_at", "current_version__content_hash")
-                .get()
-            )
-        except ObjectDoesNotExist:
-            survey = None
-        if survey is None or survey.current_version_id is None:
-            raise NotFound("No published survey has this link.")
+    def post(self, request: Request, public_token: str) -> HttpResponse:
+        return self.submit(request.data, public_token)
+
+    def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        # Every respondent of an embedded survey comes through here. A JSON object asking for
+        # JSON is answered without DRF's request and response machinery (negotiation, parsing,
+        # rendering: about a tenth of a submission's CPU time); everything else, other methods,
+        # other bodies or Accept headers, goes through DRF as before.
+        if request.method == "POST" and (body := _plain_json_object(request)) is not None:
+            return self.submit(body, kwargs["public_token"])
+        return super().dispatch(request, *args, **kwargs)
+
+    @classmethod
+    def submit(cls, data: object, public_token: str) -> JsonResponse:
         # PublicSubmissionSerializer's rules, read without DRF's field machinery (the
         # serializer still documents the body).
-        values, malformed = read_public_submission(request.data)
+        values, malformed = read_public_submission(data)
+        kept = versions.kept_target(public_token)
+        if kept is not None:
+            result, reply = cls._answer(kept, values, malformed)
+            # A response stored on the kept reading stands: its INSERT checked the survey in
+            # the database. Any other answer is given only if the survey is still as kept.
+            if result is not None and result.created:
+                return reply
+            survey = versions.read_target(public_token)
+            if versions.same_target(survey, kept) and not (result and result.stale):
+                return reply
+        else:
+            survey = versions.read_target(public_token)
+        return cls._answer(survey, values, malformed)[1]
+
+    @staticmethod
+    def _answer(
+        survey: Survey | None, values: dict, malformed: list[dict]
+    ) -> tuple[submission.Submission | None, JsonResponse]:
+        """What one reading of the survey makes of the submission."""
+        if survey is None or survey.current_version_id is None:
+            return None, _json({"detail": "No published survey has this link."}, 404)
         if malformed:
-            return Response(
-                _problems_body("The submission is malformed.", malformed),
-                status=status.HTTP_400_BAD_REQUEST,
-            )
+            body = _problems_body("The submission is malformed.", malformed)
+            return None, _json(body, status.HTTP_400_BAD_REQUEST)
         invitation = None
         if token := values.get("invitation"):
             invitation = Invitation.objects.filter(token=token, survey=survey).first()
             if invitation is None:
                 problem = {"field": "invitation", "message": "No such invitation to this survey."}
-                return Response(
-                    _problems_body("The submission is malformed.", [problem]),
-                    status=status.HTTP_400_BAD_REQUEST,
-                )
+                body = _problems_body("The submission is malformed.", [problem])
+                return None, _json(body, status.HTTP_400_BAD_REQUEST)
         result = submission.submit_response(
             survey=survey,
             invitation=invitation,
@@ -581,16 +603,57 @@ class PublicResponseView(APIView):
         )
         if result.problems:
             problems = [{"field": p.field, "message": p.message} for p in result.problems]
-            return Response(
-                _problems_body(f"{len(problems)} answer(s) need attention.", problems),
-                status=status.HTTP_400_BAD_REQUEST,
-            )
+            body = _problems_body(f"{len(problems)} answer(s) need attention.", problems)
+            return result, _json(body, status.HTTP_400_BAD_REQUEST)
         if result.closed:
-            return Response({"detail": "This survey is closed."}, status=status.HTTP_410_GONE)
+            return result, _json({"detail": "This survey is closed."}, status.HTTP_410_GONE)
         if result.conflict:
-            return Response({"detail": result.conflict}, status=status.HTTP_409_CONFLICT)
+            return result, _json({"detail": result.conflict}, status.HTTP_409_CONFLICT)
+        if result.stale:  # on a reading just made: it changed again meanwhile
+            detail = "The survey changed while this response was stored. Send it again."
+            return result, _json({"detail": detail}, status.HTTP_409_CONFLICT)
         response = result.response
-        return Response(
+        return result, _json(
             {"id": response.pk, "status": response.status, "respondent_id": response.respondent_id},
-            status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,
+            status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,
         )
+
+
+def _json(data: dict, status_code: int) -> JsonResponse:
+    """JSON as DRF's renderer writes it (UTF-8, compact), for the quick path's answers."""
+    return JsonResponse(
+        data,
+        status=status_code,
+        json_dumps_params={"ensure_ascii": False, "separators": (",", ":")},
+    )
+
+
+# What the quick path answers: a client asking for JSON, or for anything (DRF would choose
+# JSON too). Any other Accept header is DRF's to negotiate (406, the browsable API).
+_QUICK_ACCEPT = frozenset({"", "*/*", "application/*", "application/json"})
+
+
+def _plain_json_object(request: HttpRequest) -> dict | None:
+    """The body, when it is a JSON object sent as UTF-8 `application/json` (what clients send)
+    by a client that accepts JSON and names no `format`, read as DRF's strict parser reads it
+    (no NaN or Infinity); otherwise None."""
+    if request.content_type != "application/json":
+        return None
+    if request.content_params.get("charset", "utf-8").lower() not in ("utf-8", "utf8"):
+        return None
+    # META, not request.headers or request.GET: those build a mapping of every header or
+    # parameter first, on the busiest request there is.
+    accept = request.META.get("HTTP_ACCEPT", "")
+    if any(part.split(";")[0].strip() not in _QUICK_ACCEPT for part in accept.split(",")):
+        return None
+    if request.META.get("QUERY_STRING"):  # ?format=… is DRF's; the endpoint takes no other
+        return None
+    try:
+        data = json.loads(request.body.decode("utf-8"), parse_constant=_not_json)
+    except (ValueError, RecursionError):  # UnicodeDecodeError and JSONDecodeError included
+        return None
+    return data if type(data) is dict else None
+
+
+def _not_json(constant: str) -> None:
+    raise ValueError(f"{constant} is not JSON")

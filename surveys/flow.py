@@ -106,7 +106,6 @@ def read_page(page: Page, content: Mapping, data: Mapping) -> tuple[PageAnswers,
     """Read and validate one submitted page. `data` maps field names to strings (or lists for
     multiple choice, via a `getlist`-capable mapping)."""
     answers, problems = PageAnswers(), []
-    statements = {o["code"]: o["statement"] for s in content["steps"] for o in s["outcomes"]}
     if page.kind == "welcome":
         answers.consent = data.get("consent") in ("yes", "on", "true", "1")
         if content.get("consent_text") and not answers.consent:
@@ -135,14 +134,24 @@ def read_page(page: Page, content: Mapping, data: Mapping) -> tuple[PageAnswers,
             else:
                 answers.current_solution = choice
     elif page.kind == "outcomes":
+        statements = None  # looked up only for a problem: most pages have none
         for code in page.outcome_codes:
             imp = _rating(data, f"imp-{code}", 1, 5)
             sat = _rating(data, f"sat-{code}", 1, 5)
-            short = statements[code]
-            if imp is None:
-                problems.append(Problem(f"imp-{code}", f"Rate how important this is: “{short}”"))
-            if sat is None:
-                problems.append(Problem(f"sat-{code}", f"Rate how satisfied you are: “{short}”"))
+            if imp is None or sat is None:
+                if statements is None:
+                    statements = {
+                        o["code"]: o["statement"] for s in content["steps"] for o in s["outcomes"]
+                    }
+                short = statements[code]
+                if imp is None:
+                    problems.append(
+                        Problem(f"imp-{code}", f"Rate how important this is: “{short}”")
+                    )
+                if sat is None:
+                    problems.append(
+                        Problem(f"sat-{code}", f"Rate how satisfied you are: “{short}”")
+                    )
             answers.ratings[code] = (imp, sat)
         if page.attention:
             value = _rating(data, "attention", 1, 5)

@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
+from config import sql
 from jtbd.models import DesiredOutcome, Job
 from workspaces.models import Workspace
 
@@ -61,6 +62,57 @@ class SurveyQuerySet(models.QuerySet):
         if not user.is_authenticated:
             return self.none()
         return self.filter(workspace__memberships__user=user)
+
+    def for_submission(self, public_token: str) -> Survey | None:
+        """The survey with this public token, holding only what decides whether it accepts
+        answers now (status, close date) and its current version's id and content hash (all
+        `surveys.versions` needs); None if no survey has the token.
+
+        Written in SQL: it runs on every submission, and compiling it through the ORM
+        (`select_related(...).only(...)`) cost about four times the query itself (0.6 ms
+        against 0.15 ms a call, measured in one process against PostgreSQL)."""
+        survey_table = self.model._meta.db_table
+        version_table = SurveyVersion._meta.db_table
+        with connections[self.db].cursor() as cursor:
+            cursor.execute(
+                f"SELECT s.id, s.status, s.closes_at, s.current_version_id, v.content_hash "
+                f"FROM {survey_table} s LEFT JOIN {version_table} v ON v.id = s.current_version_id "
+                "WHERE s.public_token = %s",
+                [public_token],
+            )
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        survey_id, status, closes_at, version_id, content_hash = row
+        if closes_at is not None and timezone.is_naive(closes_at):
+            # SQLite hands a plain cursor naive UTC datetimes; the ORM would make them aware.
+            closes_at = timezone.make_aware(closes_at, connections[self.db].timezone)
+        survey = self.model.from_db(
+            self.db,
+            ["id", "status", "closes_at", "current_version_id"],
+            [survey_id, status, closes_at, version_id],
+        )
+        if version_id is not None:
+            survey.current_version = SurveyVersion.from_db(
+                self.db, ["id", "content_hash"], [version_id, content_hash]
+            )
+        return survey
+
+    def accepting_sql(self, *, survey_id: int, version_id: int, now) -> tuple[str, list]:
+        """An SQL condition, with its parameters: the survey accepts answers at `now` (as
+        `Survey.is_accepting` says) and `version_id` is its current version. Stores a response
+        only while that holds, checked in the statement that stores it."""
+        connection = connections[self.db]
+        return (
+            f"EXISTS (SELECT 1 FROM {self.model._meta.db_table} WHERE id = %s AND status = %s "
+            "AND current_version_id = %s AND (closes_at IS NULL OR closes_at > %s))",
+            [
+                survey_id,
+                SurveyStatus.OPEN.value,
+                version_id,
+                connection.ops.adapt_datetimefield_value(now),
+            ],
+        )
 
 
 class Survey(models.Model):
@@ -340,6 +392,32 @@ class ResponseQuerySet(models.QuerySet):
     def completed(self) -> ResponseQuerySet:
         return self.filter(status=ResponseStatus.COMPLETED)
 
+    def insert(self, response: Response, *, accepting_at) -> bool:
+        """Store a new response as `response.save()` would (no signals: this project sends
+        none) and set its id, but only while its survey accepts answers at `accepting_at` with
+        the response's version (`Survey.objects.accepting_sql`); whether it was stored.
+
+        Written in SQL (`config.sql`): it runs on every API submission, and compiling the
+        INSERT through the ORM cost more than PostgreSQL took to run it."""
+        connection = connections[self.db]
+        row = sql.insert_of(response, connection)
+        accepting, accepting_params = Survey.objects.db_manager(self.db).accepting_sql(
+            survey_id=response.survey_id, version_id=response.version_id, now=accepting_at
+        )
+        statement, params = row.where(accepting), [*row.params, *accepting_params]
+        with connection.cursor() as cursor:
+            if connection.features.can_return_columns_from_insert:
+                cursor.execute(f"{statement} RETURNING id", params)
+                found = cursor.fetchone()
+                pk = found[0] if found else None
+            else:
+                cursor.execute(statement, params)
+                pk = cursor.lastrowid if cursor.rowcount else None
+        if pk is None:
+            return False
+        sql.mark_saved(response, pk, self.db)
+        return True
+
     def analysable(self) -> ResponseQuerySet:
         """Completed responses that analysis uses: unflagged, or flagged but included by hand."""
         return self.completed().filter(
@@ -357,7 +435,11 @@ class ResponseQuerySet(models.QuerySet):
 
 
 class Response(models.Model):
-    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="responses")
+    # No index of its own: the (survey, status) index and the unique constraints below all
+    # start with the survey and serve its lookups; one index fewer to update on every insert.
+    survey = models.ForeignKey(
+        Survey, on_delete=models.CASCADE, related_name="responses", db_index=False
+    )
     version = models.ForeignKey(SurveyVersion, on_delete=models.PROTECT, related_name="responses")
     # One response per invitation, enforced by the database (not check-then-insert).
     invitation = models.OneToOneField(
@@ -445,14 +527,59 @@ class OutboxQuerySet(models.QuerySet):
         Written in SQL: it runs on every completion, and compiling it through the ORM costs
         several times what the database needs to answer it."""
         with connections[self.db].cursor() as cursor:
-            cursor.execute(
-                f"SELECT id FROM {self.model._meta.db_table} "
-                "WHERE survey_id = %s AND kind = %s AND processed_at IS NULL "
-                "ORDER BY id DESC LIMIT 1 FOR UPDATE SKIP LOCKED",
-                [survey_id, kind],
-            )
+            cursor.execute(self._unprocessed_sql(), [survey_id, kind])
             row = cursor.fetchone()
         return row[0] if row else None
+
+    def insert_requesting(
+        self, response: Response, *, accepting_at, kind: str, claimed_at
+    ) -> tuple[bool, int | None]:
+        """`Response.objects.insert(response, accepting_at=…)` and, if it stored the response,
+        a request for `kind` on its survey, in the same statement: join an unprocessed entry
+        that nobody holds (`lock_unprocessed`), or else write one claimed at `claimed_at`.
+        Returns whether the response was stored, and the new entry's id (to send after
+        commit) or None if an entry was joined. PostgreSQL only.
+
+        What `request_background` does inside a transaction, in one round trip instead of four
+        (BEGIN, INSERT, the lock, COMMIT): on every API submission those cost PostgreSQL half
+        again the work of the INSERT itself. One statement is one transaction, or part of the
+        caller's; the joined entry stays locked until it commits."""
+        connection = connections[self.db]
+        row = sql.insert_of(response, connection)
+        accepting, accepting_params = Survey.objects.db_manager(self.db).accepting_sql(
+            survey_id=response.survey_id, version_id=response.version_id, now=accepting_at
+        )
+        entry = sql.insert_of(
+            self.model(survey_id=response.survey_id, kind=kind, dispatched_at=claimed_at),
+            connection,
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"WITH inserted AS ({row.where(accepting)} RETURNING id), "
+                f"joined AS ({self._unprocessed_sql()}), "
+                f"entry AS ({entry.where('EXISTS (SELECT FROM inserted)')} "
+                "AND NOT EXISTS (SELECT FROM joined) RETURNING id) "
+                "SELECT (SELECT id FROM inserted), (SELECT id FROM entry)",
+                [
+                    *row.params,
+                    *accepting_params,
+                    response.survey_id,
+                    kind,
+                    *entry.params,
+                ],
+            )
+            pk, entry_id = cursor.fetchone()
+        if pk is None:
+            return False, None
+        sql.mark_saved(response, pk, self.db)
+        return True, entry_id
+
+    def _unprocessed_sql(self) -> str:
+        return (
+            f"SELECT id FROM {self.model._meta.db_table} "
+            "WHERE survey_id = %s AND kind = %s AND processed_at IS NULL "
+            "ORDER BY id DESC LIMIT 1 FOR UPDATE SKIP LOCKED"
+        )
 
 
 class Outbox(models.Model):

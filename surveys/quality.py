@@ -15,20 +15,30 @@ MIN_COMPLETES_FOR_SPEED = 5
 
 
 def straight_lined(
-    importance: np.ndarray, satisfaction: np.ndarray, pages: Sequence[Sequence[int]]
+    importance: Sequence[int], satisfaction: Sequence[int], pages: Sequence[Sequence[int]]
 ) -> bool:
-    """True when every rating on some page is the same answer, or all ratings barely vary.
+    """True when every rating on some page is the same answer, or all ratings barely vary
+    (population standard deviation under FLAT_STD).
 
-    `importance`/`satisfaction`: uint8 arrays of one response (0 = unanswered); `pages`: the
-    column indices of each outcome page."""
+    `importance`/`satisfaction`: one response's ratings, 1–5 and 0 for unanswered (any sequence
+    of ints: lists, or the packed bytes); `pages`: the column indices of each outcome page.
+    Plain Python, not numpy: it runs for one response at a time, on every completion, where a
+    hundred values cost numpy more in calls than in arithmetic."""
     for columns in pages:
-        values = np.concatenate([importance[list(columns)], satisfaction[list(columns)]])
-        values = values[values > 0]
-        if values.size >= MIN_RATINGS_ON_PAGE and np.all(values == values[0]):
-            return True
-    values = np.concatenate([importance, satisfaction])
-    values = values[values > 0]
-    return values.size >= MIN_RATINGS_ON_PAGE and float(values.std()) < FLAT_STD
+        answers = {importance[c] for c in columns} | {satisfaction[c] for c in columns}
+        answers.discard(0)
+        if len(answers) == 1:  # one answer throughout, or unanswered: count the answered
+            answered = sum(1 for c in columns for v in (importance[c], satisfaction[c]) if v)
+            if answered >= MIN_RATINGS_ON_PAGE:
+                return True
+    # Each value is 1–5: five counts give the mean and variance of all answered ratings.
+    counts = [importance.count(v) + satisfaction.count(v) for v in range(1, 6)]
+    n = sum(counts)
+    if n < MIN_RATINGS_ON_PAGE:
+        return False
+    mean = sum(v * c for v, c in enumerate(counts, 1)) / n
+    variance = sum(v * v * c for v, c in enumerate(counts, 1)) / n - mean * mean
+    return variance < FLAT_STD**2
 
 
 def speeders(durations: Mapping[int, float]) -> set[int]:

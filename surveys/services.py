@@ -204,7 +204,7 @@ def _complete(response: Response, pages: list[flow.Page], now) -> list[str]:
 def own_flags(response: Response, pages: list[flow.Page] | None = None) -> list[str]:
     """Flags that depend on this response alone; speeders are set survey-wide afterwards."""
     codes = response.version.outcome_codes
-    imp, sat = ratings.decode(response.ratings, len(codes))
+    imp, sat = ratings.unpack(response.ratings, len(codes))
     if pages is None:
         pages = flow.build_pages(response.version.content, response.shown_order)
     index = {c: i for i, c in enumerate(codes)}
@@ -268,6 +268,27 @@ def request_background(*, survey_id: int, kind: str) -> None:
         claimed_at = timezone.now()
         entry = Outbox.objects.create(survey_id=survey_id, kind=kind, dispatched_at=claimed_at)
         transaction.on_commit(lambda: _send(entry.pk, claimed_at))
+
+
+def insert_completed(*, response: Response, accepting_at) -> bool:
+    """Store a new, completed response while its survey accepts answers
+    (`Response.objects.insert`) and request the work a completion needs
+    (`request_background`), atomically; whether it was stored. Where SKIP LOCKED exists one
+    statement does both (`Outbox.objects.insert_requesting`); elsewhere a transaction does."""
+    kind = "response_completed"
+    if not connection.features.has_select_for_update_skip_locked:
+        with transaction.atomic():
+            stored = Response.objects.insert(response, accepting_at=accepting_at)
+            if stored:
+                request_background(survey_id=response.survey_id, kind=kind)
+        return stored
+    claimed_at = timezone.now()
+    stored, entry_id = Outbox.objects.insert_requesting(
+        response, accepting_at=accepting_at, kind=kind, claimed_at=claimed_at
+    )
+    if entry_id is not None:
+        transaction.on_commit(lambda: _send(entry_id, claimed_at))
+    return stored
 
 
 def _join_unprocessed(*, survey_id: int, kind: str) -> bool:

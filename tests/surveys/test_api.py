@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 
 import pytest
 from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from jtbd.models import Job
-from surveys import ratings
+from surveys import ratings, services
 from surveys.models import (
     Invitation,
     Outbox,
@@ -77,6 +79,11 @@ def answers_for(codes: list[str], imp=(5, 4, 2), sat=(1, 3, 5), **extra) -> dict
 
 def submit(body: dict, survey: Survey, client: APIClient | None = None):
     return (client or APIClient()).post(public_url(survey), body, format="json")
+
+
+def submit_key(survey: Survey, codes: list[str], key: str) -> int:
+    """The status of a valid submission under `key`."""
+    return submit({"idempotency_key": key, "answers": answers_for(codes)}, survey).status_code
 
 
 def csv_upload(text: str, name: str = "responses.csv") -> SimpleUploadedFile:
@@ -885,3 +892,228 @@ def test_a_malformed_submission_names_the_field_and_stores_nothing(survey, body,
     assert response.status_code == 400
     assert field in [p["field"] for p in response.json()["problems"]], response.json()
     assert not Response.objects.exists()
+
+
+# --- the survey a public link names, kept between submissions (surveys/versions.py) ----------
+
+
+def test_a_survey_closed_after_submissions_began_refuses_the_next_with_410(api, survey, codes):
+    assert (
+        submit({"idempotency_key": "a", "answers": answers_for(codes)}, survey).status_code == 201
+    )
+    # This process keeps the open survey it just read; closing it must still count at once.
+    assert api.post(f"/api/surveys/{survey.pk}/close/").status_code == 200
+    late = submit({"idempotency_key": "b", "answers": answers_for(codes)}, survey)
+    assert late.status_code == 410 and late.json() == {"detail": "This survey is closed."}
+    assert Response.objects.count() == 1 and Outbox.objects.count() == 1
+    # A repeat of the first submission still learns what became of it.
+    assert (
+        submit({"idempotency_key": "a", "answers": answers_for(codes)}, survey).status_code == 200
+    )
+    assert api.post(f"/api/surveys/{survey.pk}/reopen/").status_code == 200
+    assert (
+        submit({"idempotency_key": "b", "answers": answers_for(codes)}, survey).status_code == 201
+    )
+
+
+def test_a_survey_republished_after_submissions_began_takes_answers_for_its_new_version(
+    api, survey, codes
+):
+    first = submit({"idempotency_key": "a", "answers": answers_for(codes)}, survey)
+    assert first.status_code == 201
+    changed = api.patch(f"/api/surveys/{survey.pk}/", {"outcomes": codes[:2]}, format="json")
+    assert changed.status_code == 200, changed.content
+    assert api.post(f"/api/surveys/{survey.pk}/publish/").json()["number"] == 2
+    # The first answer after republishing already fits the new version, and is judged by it.
+    new = submit(
+        {"idempotency_key": "c", "answers": answers_for(codes[:2], imp=(5, 4), sat=(1, 3))},
+        survey,
+    )
+    assert new.status_code == 201, new.content
+    survey.refresh_from_db()
+    stored = Response.objects.get(pk=new.json()["id"])
+    assert stored.version == survey.current_version and stored.version.number == 2
+    assert ratings.decode_answers(stored.ratings, codes[:2]) == {
+        codes[0]: (5, 1),
+        codes[1]: (4, 3),
+    }
+    # Every answer for version 1 is now one outcome too many.
+    old = submit({"idempotency_key": "b", "answers": answers_for(codes)}, survey)
+    assert old.status_code == 400
+    assert [p["field"] for p in old.json()["problems"]] == [f"ratings.{codes[2]}"]
+
+
+def test_refusals_are_given_on_the_survey_as_it_is_now(api, survey, codes):
+    assert submit_key(survey, codes, "a") == 201
+    assert api.post(f"/api/surveys/{survey.pk}/close/").status_code == 200
+    # Closed: answers the open survey would refuse get the 410 all late answers get.
+    bad = submit({"idempotency_key": "b", "answers": {"ratings": {}}}, survey)
+    assert bad.status_code == 410
+
+
+def test_a_survey_with_a_close_date_takes_answers_until_then(api, survey, codes):
+    survey.closes_at = timezone.now() + timezone.timedelta(days=2)
+    survey.save(update_fields=["closes_at"])
+    assert submit_key(survey, codes, "a") == 201
+    assert submit_key(survey, codes, "b") == 201
+    survey.closes_at = timezone.now() - timezone.timedelta(seconds=1)
+    survey.save(update_fields=["closes_at"])
+    late = submit({"idempotency_key": "c", "answers": answers_for(codes)}, survey)
+    assert late.status_code == 410
+    assert Response.objects.count() == 2
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"idempotency_key": "b", "answers": answers_for(["O001", "O002", "O003"])},
+        {"idempotency_key": "b"},  # malformed
+        {"invitation": "some-token", "answers": {"ratings": {}}},  # an unknown invitation
+    ],
+)
+def test_a_deleted_survey_answers_404_to_a_link_read_before(api, survey, codes, body):
+    assert submit_key(survey, codes, "a") == 201
+    Response.objects.all().delete()  # a survey with responses is not deleted
+    assert api.delete(f"/api/surveys/{survey.pk}/").status_code == 204
+    gone = submit(body, survey)
+    assert gone.status_code == 404
+    assert gone.json() == {"detail": "No published survey has this link."}
+    assert not Response.objects.exists()
+
+
+def test_a_response_is_stored_only_while_its_survey_accepts_answers(survey, codes):
+    def response(key: str) -> Response:
+        now = timezone.now()
+        return Response(
+            survey=survey,
+            version=survey.current_version,
+            idempotency_key=key,
+            respondent_id=f"api-{key}",
+            source="api",
+            status="completed",
+            ratings=ratings.encode([5, 4, 2], [1, 3, 5]),
+            started_at=now,
+            page_started_at=now,
+            completed_at=now,
+        )
+
+    now = timezone.now()
+    kept = response("kept")
+    assert services.insert_completed(response=kept, accepting_at=now) is True
+    assert kept.pk is not None and not kept._state.adding
+    assert Response.objects.get(pk=kept.pk).idempotency_key == "kept"
+    survey.close()
+    assert services.insert_completed(response=response("late"), accepting_at=now) is False
+    assert Response.objects.insert(response("late"), accepting_at=now) is False
+    survey.reopen()
+    survey.closes_at = now
+    survey.save(update_fields=["closes_at"])
+    assert Response.objects.insert(response("late"), accepting_at=now) is False
+    assert list(Response.objects.values_list("idempotency_key", flat=True)) == ["kept"]
+    assert Outbox.objects.count() == 1  # the refused inserts requested nothing
+
+
+def test_the_hand_written_insert_stores_what_save_stores(survey, codes):
+    now = timezone.now()
+
+    def response(key: str) -> Response:
+        return Response(
+            survey=survey,
+            version=survey.current_version,
+            idempotency_key=key,
+            respondent_id=f"api-{key}",
+            source="api",
+            status="completed",
+            page=5,
+            ratings=ratings.encode([5, 4, 2], [1, 3, 5]),
+            profile={"role": "Team lead", "size": 12, "tools": ["a", "b"]},
+            current_solution="Spreadsheets",
+            nps=9,
+            ces=3,
+            attention_passed=True,
+            flags=["straight-liner"],
+            started_at=now,
+            page_started_at=now,
+            completed_at=now,
+        )
+
+    inserted = response("by-sql")
+    assert Response.objects.insert(inserted, accepting_at=now) is True
+    saved = response("by-orm")
+    saved.save()
+    a, b = Response.objects.get(pk=inserted.pk), Response.objects.get(pk=saved.pk)
+    values = {f.attname: getattr(a, f.attname) for f in Response._meta.concrete_fields}
+    assert values == {
+        **{f.attname: getattr(b, f.attname) for f in Response._meta.concrete_fields},
+        "id": a.pk,
+        "idempotency_key": "by-sql",
+        "respondent_id": "api-by-sql",
+    }
+    assert (bytes(a.ratings), a.profile, a.flags, a.nps, a.attention_passed) == (
+        bytes([5, 4, 2, 1, 3, 5]),
+        {"role": "Team lead", "size": 12, "tools": ["a", "b"]},
+        ["straight-liner"],
+        9,
+        True,
+    )
+    assert a.completed_at == now
+
+
+def test_the_quick_path_leaves_other_accept_headers_to_drf(survey, codes):
+    body = {"idempotency_key": "xml", "answers": answers_for(codes)}
+    refused = APIClient().post(public_url(survey), body, format="json", HTTP_ACCEPT="text/csv")
+    assert refused.status_code == 406
+    assert not Response.objects.exists()
+    for key, accept in (("any", "*/*"), ("json", "application/json; q=1.0")):
+        body = {"idempotency_key": key, "answers": answers_for(codes)}
+        reply = APIClient().post(public_url(survey), body, format="json", HTTP_ACCEPT=accept)
+        assert reply.status_code == 201 and reply["Content-Type"] == "application/json"
+    named = APIClient().post(
+        public_url(survey) + "?format=json",
+        {"idempotency_key": "named", "answers": answers_for(codes)},
+        format="json",
+    )
+    assert named.status_code == 201
+    assert Response.objects.count() == 3
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body", "status", "detail"),
+    [
+        ("text/plain", b'{"idempotency_key": "k"}', 415, 'Unsupported media type "text/plain"'),
+        ("application/json", b"{not json", 400, "JSON parse error"),
+        ("application/json", b'{"idempotency_key": "k", "answers": NaN}', 400, "JSON parse error"),
+        ("application/json", b"\xff\xfe{}", 400, "JSON parse error"),
+        ("application/json", b'["a", "list"]', 400, "The submission is malformed."),
+    ],
+)
+def test_bodies_the_quick_path_does_not_read_get_drfs_answers(
+    survey, content_type, body, status, detail
+):
+    reply = APIClient().post(public_url(survey), body, content_type=content_type)
+    assert reply.status_code == status
+    assert reply["Content-Type"] == "application/json"
+    assert reply.json()["detail"].startswith(detail), reply.json()
+    assert not Response.objects.exists()
+
+
+def test_the_quick_path_and_drfs_answer_a_submission_alike(survey, codes):
+    body = {"idempotency_key": "quick", "answers": answers_for(codes)}
+    quick = APIClient().post(public_url(survey), body, format="json")
+    # Another charset than UTF-8 is left to DRF's parser; an ASCII body reads the same.
+    other = json.dumps({**body, "idempotency_key": "drf"}).encode("latin-1")
+    slow = APIClient().post(
+        public_url(survey), other, content_type="application/json; charset=iso-8859-1"
+    )
+    assert (quick.status_code, slow.status_code) == (201, 201)
+    assert quick.json()["status"] == slow.json()["status"] == "completed"
+    a, b = Response.objects.order_by("id")
+    assert (a.ratings, a.profile, a.flags, a.version_id) == (
+        b.ratings,
+        b.profile,
+        b.flags,
+        b.version_id,
+    )
+    # Methods other than POST are DRF's: 405 in JSON.
+    got = APIClient().get(public_url(survey))
+    assert got.status_code == 405 and got["Content-Type"] == "application/json"
