@@ -981,21 +981,26 @@ def test_a_deleted_survey_answers_404_to_a_link_read_before(api, survey, codes, 
     assert not Response.objects.exists()
 
 
+def unsaved_response(survey: Survey, key: str, now, **fields) -> Response:
+    """A completed API response to `survey`, not stored yet."""
+    return Response(
+        survey=survey,
+        version=survey.current_version,
+        idempotency_key=key,
+        respondent_id=f"api-{key}",
+        source="api",
+        status="completed",
+        ratings=ratings.encode([5, 4, 2], [1, 3, 5]),
+        started_at=now,
+        page_started_at=now,
+        completed_at=now,
+        **fields,
+    )
+
+
 def test_a_response_is_stored_only_while_its_survey_accepts_answers(survey, codes):
     def response(key: str) -> Response:
-        now = timezone.now()
-        return Response(
-            survey=survey,
-            version=survey.current_version,
-            idempotency_key=key,
-            respondent_id=f"api-{key}",
-            source="api",
-            status="completed",
-            ratings=ratings.encode([5, 4, 2], [1, 3, 5]),
-            started_at=now,
-            page_started_at=now,
-            completed_at=now,
-        )
+        return unsaved_response(survey, key, now)
 
     now = timezone.now()
     kept = response("kept")
@@ -1017,24 +1022,17 @@ def test_the_hand_written_insert_stores_what_save_stores(survey, codes):
     now = timezone.now()
 
     def response(key: str) -> Response:
-        return Response(
-            survey=survey,
-            version=survey.current_version,
-            idempotency_key=key,
-            respondent_id=f"api-{key}",
-            source="api",
-            status="completed",
+        return unsaved_response(
+            survey,
+            key,
+            now,
             page=5,
-            ratings=ratings.encode([5, 4, 2], [1, 3, 5]),
             profile={"role": "Team lead", "size": 12, "tools": ["a", "b"]},
             current_solution="Spreadsheets",
             nps=9,
             ces=3,
             attention_passed=True,
             flags=["straight-liner"],
-            started_at=now,
-            page_started_at=now,
-            completed_at=now,
         )
 
     inserted = response("by-sql")
