@@ -110,6 +110,13 @@ def _database_from_env() -> dict:
         raise ImproperlyConfigured(
             f"DATABASE_URL={url!r}: only postgres:// and sqlite:/// URLs are supported."
         )
+    prepared = env_bool("DB_PREPARED_STATEMENTS", default=True)  # checked on SQLite too
+    if config["ENGINE"] == "django.db.backends.postgresql" and prepared:
+        # The submission's statements (config.sql.prepared_cursor) are prepared on their first
+        # run on a connection; no other query is (Django binds those on the client). Off
+        # (DB_PREPARED_STATEMENTS=0) behind a pooler in transaction mode that cannot keep
+        # prepared statements (PgBouncer before 1.21, or without max_prepared_statements).
+        config.setdefault("OPTIONS", {})["prepare_threshold"] = 0
     return config
 
 

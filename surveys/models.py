@@ -405,7 +405,7 @@ class ResponseQuerySet(models.QuerySet):
             survey_id=response.survey_id, version_id=response.version_id, now=accepting_at
         )
         statement, params = row.where(accepting), [*row.params, *accepting_params]
-        with connection.cursor() as cursor:
+        with sql.prepared_cursor(connection) as cursor:
             if connection.features.can_return_columns_from_insert:
                 cursor.execute(f"{statement} RETURNING id", params)
                 found = cursor.fetchone()
@@ -553,7 +553,7 @@ class OutboxQuerySet(models.QuerySet):
             self.model(survey_id=response.survey_id, kind=kind, dispatched_at=claimed_at),
             connection,
         )
-        with connection.cursor() as cursor:
+        with sql.prepared_cursor(connection) as cursor:
             cursor.execute(
                 f"WITH inserted AS ({row.where(accepting)} RETURNING id), "
                 f"joined AS ({self._unprocessed_sql()}), "

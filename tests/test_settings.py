@@ -20,6 +20,7 @@ SETTINGS_VARIABLES = (
     "ALLOWED_HOSTS",
     "CSRF_TRUSTED_ORIGINS",
     "DB_CONN_MAX_AGE",
+    "DB_PREPARED_STATEMENTS",
     "UPLOAD_MAX_BYTES",
     "SECURE_COOKIES",
     "LOG_LEVEL",
@@ -63,6 +64,30 @@ def test_postgres_and_redis_urls_are_accepted():
     assert result.returncode == 0, result.stderr
 
 
+@pytest.mark.parametrize(("value", "threshold"), [(None, "0"), ("1", "0"), ("0", "absent")])
+def test_prepared_statements_are_on_for_postgresql_unless_turned_off(value, threshold):
+    script = (
+        "import django; django.setup(); from django.conf import settings; "
+        "print(settings.DATABASES['default'].get('OPTIONS', {}).get('prepare_threshold', 'absent'))"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in SETTINGS_VARIABLES}
+    env.update(
+        GOOD,
+        DJANGO_SETTINGS_MODULE="config.settings",
+        DATABASE_URL="postgres://user@127.0.0.1:5432/opportunity_engine",
+    )
+    if value is not None:
+        env["DB_PREPARED_STATEMENTS"] = value
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=PROJECT, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == threshold
+    # SQLite has no such option.
+    sqlite = start(DB_PREPARED_STATEMENTS="1")
+    assert sqlite.returncode == 0, sqlite.stderr
+
+
 @pytest.mark.parametrize(
     ("overrides", "names"),
     [
@@ -73,6 +98,7 @@ def test_postgres_and_redis_urls_are_accepted():
         ({"SECRET_KEY": None, "DEBUG": "0"}, ("SECRET_KEY",)),
         ({"SECRET_KEY": None, "DEBUG": None}, ("SECRET_KEY",)),
         ({"DB_CONN_MAX_AGE": "forever"}, ("DB_CONN_MAX_AGE", "forever")),
+        ({"DB_PREPARED_STATEMENTS": "sometimes"}, ("DB_PREPARED_STATEMENTS", "sometimes")),
         ({"UPLOAD_MAX_BYTES": "10"}, ("UPLOAD_MAX_BYTES",)),
         ({"ALLOWED_HOSTS": " , "}, ("ALLOWED_HOSTS",)),
         ({"SECURE_COOKIES": "perhaps"}, ("SECURE_COOKIES", "perhaps")),
@@ -85,6 +111,7 @@ def test_postgres_and_redis_urls_are_accepted():
         "no-secret-key",
         "no-secret-key-debug-unset",
         "conn-max-age-not-int",
+        "prepared-statements-not-boolean",
         "upload-limit-too-small",
         "allowed-hosts-empty",
         "secure-cookies-not-boolean",

@@ -10,6 +10,7 @@ import json
 import pytest
 from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import DataError, connection, transaction
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -1055,6 +1056,40 @@ def test_the_hand_written_insert_stores_what_save_stores(survey, codes):
         True,
     )
     assert a.completed_at == now
+
+
+on_postgresql = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="PostgreSQL's prepared statements and lengths"
+)
+
+
+@on_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_the_submission_statement_is_prepared_once_per_connection(survey, codes):
+    connection.close()  # a new session: nothing prepared yet
+    for key in ("first", "second", "third"):
+        body = {"idempotency_key": key, "answers": answers_for(codes)}
+        assert submit(body, survey).status_code == 201
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement, generic_plans + custom_plans FROM pg_prepared_statements")
+        prepared = cursor.fetchall()
+    # One statement, prepared on the first submission, ran all three; it is the session's
+    # only one (Django binds its own queries on the client and never prepares them).
+    assert len(prepared) == 1, prepared
+    statement, runs = prepared[0]
+    assert statement.startswith("WITH inserted AS (INSERT INTO") and runs == 3
+    assert Response.objects.count() == 3
+
+
+@on_postgresql
+def test_a_value_too_long_for_its_column_is_refused_not_cut_short(survey, codes):
+    # The typed placeholders (`%s::varchar`) must not truncate as an explicit cast would.
+    limit = Response._meta.get_field("respondent_id").max_length
+    response = unsaved_response(survey, "long", timezone.now())
+    response.respondent_id = "x" * (limit + 1)
+    with pytest.raises(DataError, match="too long"), transaction.atomic():
+        Response.objects.insert(response, accepting_at=timezone.now())
+    assert not Response.objects.exists()
 
 
 def test_the_quick_path_leaves_other_accept_headers_to_drf(survey, codes):
