@@ -165,27 +165,29 @@ class FailOpenRedisCache(RedisCache):
 
     def hit(self, key: str, *, window: int) -> int:
         """Count one hit on ``key`` (which expires ``window`` seconds after its first hit) and
-        return the count, in one round trip; 0 while Redis is unreachable.
+        return the count, in one command; 0 while Redis is unreachable.
 
         Every public survey request passes here, so it avoids the two round trips of add + incr
         and the client object Django's cache builds for each call."""
         full_key = self.make_and_validate_key(key)
-        client = self._counter_client()
+        count = self._counter_script()
+        return self._guard(lambda: int(count(keys=[full_key], args=[window])), 0)
 
-        def count() -> int:
-            pipe = client.pipeline(transaction=False)
-            # The first hit creates the counter with its expiry; INCR keeps the expiry.
-            pipe.set(full_key, 0, ex=window, nx=True)
-            pipe.incr(full_key)
-            return int(pipe.execute()[1])
-
-        return self._guard(count, 0)
-
-    def _counter_client(self) -> Any:
+    def _counter_script(self) -> Any:
         # One client per cache object (one per thread); its connection pool is Django's own.
-        if not hasattr(self, "_counter"):
-            self._counter = self._cache.get_client(write=True)
-        return self._counter
+        if not hasattr(self, "_count"):
+            self._count = self._cache.get_client(write=True).register_script(COUNT_HIT)
+        return self._count
+
+
+# The first hit creates the counter with its expiry; later ones keep it. A script runs whole
+# or not at all, so no counter is ever left without an expiry (INCR then EXPIRE as two commands
+# could be cut off between them), and it is one command where SET NX + INCR took two.
+COUNT_HIT = """
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return count
+"""
 
 
 def counter_cache() -> Any:

@@ -187,8 +187,16 @@ def test_the_count_is_shared_by_every_process_through_redis(survey):
         assert worker_a.hit(key, window=60) == 3
         # Django's own cache API reads the same counter, and it expires with its window.
         assert RedisCache(LIVE_REDIS, params).get(key) == 3
-        ttl = redis.Redis.from_url(LIVE_REDIS).ttl(worker_a.make_and_validate_key(key))
+        server = redis.Redis.from_url(LIVE_REDIS)
+        ttl = server.ttl(worker_a.make_and_validate_key(key))
         assert 0 < ttl <= 60
+        # A restarted Redis has forgotten the counting script: it is loaded again, not lost.
+        server.script_flush()
+        assert worker_b.hit(key, window=60) == 4
+        # Later hits keep the first hit's expiry (the window does not slide).
+        server.expire(worker_a.make_and_validate_key(key), 30)
+        assert worker_a.hit(key, window=60) == 5
+        assert 0 < server.ttl(worker_a.make_and_validate_key(key)) <= 30
     finally:
         redis.Redis.from_url(LIVE_REDIS).flushdb()
 
