@@ -115,7 +115,7 @@ def _database_from_env() -> dict:
         # The submission's statements (config.sql.prepared_cursor) are prepared on their first
         # run on a connection; no other query is (Django binds those on the client). Off
         # (DB_PREPARED_STATEMENTS=0) behind a pooler in transaction mode that cannot keep
-        # prepared statements (PgBouncer before 1.21, or without max_prepared_statements).
+        # prepared statements (PgBouncer before 1.22, or without max_prepared_statements).
         config.setdefault("OPTIONS", {})["prepare_threshold"] = 0
     return config
 

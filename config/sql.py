@@ -78,33 +78,63 @@ def _statement_parts(
 
 
 def _placeholder(field: models.Field, connection: BaseDatabaseWrapper) -> str:
-    """`%s`, typed with the column's type on PostgreSQL. Bound by the server, a parameter in
-    `INSERT … SELECT %s` would otherwise be read as text (a NULL as well), which a jsonb,
-    smallint or boolean column refuses. The length is left off (`varchar`, not
-    `varchar(64)`): a cast would cut a long value short, while storing it in the column refuses
-    it, as the ORM's INSERT does."""
+    """`%s`, cast to the column's type on PostgreSQL, where `prepared_cursor` sends every value
+    as untyped text: the cast gives it its type, and reads it with that type's own rules (an
+    out-of-range number or a malformed value is refused, as storing it through the ORM is).
+    `varchar(n)` is cast to `varchar`: a cast to the length would cut a long value short, while
+    the column itself refuses it. Other types with a modifier (`char(n)`, `numeric(p, s)`) would
+    change the value in the cast and are not supported; none of these models has one."""
     if connection.vendor != "postgresql":
         return "%s"
-    return "%s::" + re.sub(r"\(.*\)", "", field.db_type(connection))
+    db_type = re.sub(r"^varchar\(\d+\)$", "varchar", field.db_type(connection))
+    if "(" in db_type:
+        raise TypeError(f"{field}: a column of type {db_type} is not supported")
+    return f"%s::{db_type}"
 
 
 def prepared_cursor(connection: BaseDatabaseWrapper) -> Any:
-    """A cursor (Django's, as `connection.cursor()` returns) for the statements run on every
-    submission. On PostgreSQL its parameters are bound by the server and each statement is
-    prepared on its first run on a connection (OPTIONS' prepare_threshold, set by
-    DB_PREPARED_STATEMENTS), so PostgreSQL parses and plans it once per connection instead of
-    on every run; Django's other cursors bind on the client and never prepare. Elsewhere, or
-    with preparing turned off, the same statements run unprepared."""
-    if connection.vendor != "postgresql":
+    """A cursor (Django's wrapper, as `connection.cursor()` returns) for the statements run on
+    every submission. On PostgreSQL, unless DB_PREPARED_STATEMENTS is off, each statement is
+    prepared on its first run on a connection, so PostgreSQL parses and plans it once per
+    connection instead of on every run (again after a rollback on that connection: psycopg
+    then forgets what it prepared). Django's other cursors never prepare. Elsewhere, or with
+    preparing off, the same statements run on Django's own cursor, unprepared."""
+    if (
+        connection.vendor != "postgresql"
+        or connection.settings_dict["OPTIONS"].get("prepare_threshold") is None
+    ):
         return connection.cursor()
-    from django.db.backends.postgresql.base import ServerBindingCursor
-
-    # What `connection.cursor()` does (BaseDatabaseWrapper._cursor), with the server-binding
-    # cursor class Django itself uses when server_side_binding is on.
+    # What `connection.cursor()` does (BaseDatabaseWrapper._cursor), with our own cursor class.
     connection.close_if_health_check_failed()
     connection.ensure_connection()
     with connection.wrap_database_errors:
-        return connection._prepare_cursor(ServerBindingCursor(connection.connection))
+        return connection._prepare_cursor(_text_parameters_cursor()(connection.connection))
+
+
+@cache
+def _text_parameters_cursor() -> type:
+    from django.db.backends.postgresql.base import ServerBindingCursor
+    from psycopg.adapt import PyFormat, Transformer
+
+    class TextParametersCursor(ServerBindingCursor):
+        """Binds on the server (which can prepare) and sends every parameter as untyped text,
+        written by psycopg's own adapters; the statement's casts give the types. Typed values
+        would make a statement per combination of NULL and non-NULL values and of integer
+        sizes (psycopg prepares per parameter types), and psycopg packs Django's Int4 and
+        Int2 values into four or two bytes without checking that they fit."""
+
+        def execute(self, query: Any, params: Any = None, **kwargs: Any) -> Any:
+            if params is not None:
+                tx = Transformer(self)
+                params = [
+                    v
+                    if v is None or type(v) is str
+                    else bytes(tx.get_dumper(v, PyFormat.TEXT).dump(v)).decode()
+                    for v in params
+                ]
+            return super().execute(query, params, **kwargs)
+
+    return TextParametersCursor
 
 
 def mark_saved(obj: models.Model, pk: int, using: str) -> None:

@@ -1067,27 +1067,59 @@ on_postgresql = pytest.mark.skipif(
 @pytest.mark.django_db(transaction=True)
 def test_the_submission_statement_is_prepared_once_per_connection(survey, codes):
     connection.close()  # a new session: nothing prepared yet
-    for key in ("first", "second", "third"):
+    for key in ("first", "second"):
         body = {"idempotency_key": key, "answers": answers_for(codes)}
         assert submit(body, survey).status_code == 201
+    # Responses with other values NULL and set, and numbers of other sizes, run the same
+    # statement.
+    now = timezone.now()
+    shapes = [
+        {"nps": 9, "ces": None, "attention_passed": True, "page": 40000},
+        {"nps": None, "ces": 3, "attention_passed": None, "duration_seconds": 81.5},
+        {"nps": 0, "ces": 0, "attention_passed": False, "profile": {"role": "Buyer"}},
+    ]
+    for i, fields in enumerate(shapes):
+        response = unsaved_response(survey, f"shape-{i}", now, **fields)
+        assert services.insert_completed(response=response, accepting_at=now) is True
     with connection.cursor() as cursor:
         cursor.execute("SELECT statement, generic_plans + custom_plans FROM pg_prepared_statements")
         prepared = cursor.fetchall()
-    # One statement, prepared on the first submission, ran all three; it is the session's
-    # only one (Django binds its own queries on the client and never prepares them).
+    # One statement, prepared on the first submission, ran all five; it is the session's only
+    # one (Django binds its own queries on the client and never prepares them).
     assert len(prepared) == 1, prepared
     statement, runs = prepared[0]
-    assert statement.startswith("WITH inserted AS (INSERT INTO") and runs == 3
-    assert Response.objects.count() == 3
+    assert statement.startswith("WITH inserted AS (INSERT INTO") and runs == 5
+    stored = Response.objects.filter(idempotency_key__startswith="shape-").order_by("id")
+    assert [(r.nps, r.ces, r.attention_passed) for r in stored] == [
+        (9, None, True),
+        (None, 3, None),
+        (0, 0, False),
+    ]
+    assert (stored[0].page, stored[1].duration_seconds, stored[2].profile) == (
+        40000,
+        81.5,
+        {"role": "Buyer"},
+    )
 
 
 @on_postgresql
-def test_a_value_too_long_for_its_column_is_refused_not_cut_short(survey, codes):
-    # The typed placeholders (`%s::varchar`) must not truncate as an explicit cast would.
-    limit = Response._meta.get_field("respondent_id").max_length
-    response = unsaved_response(survey, "long", timezone.now())
-    response.respondent_id = "x" * (limit + 1)
-    with pytest.raises(DataError, match="too long"), transaction.atomic():
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("respondent_id", "x" * 201, "too long"),
+        ("page", 2**32 + 7, "out of range"),
+        ("nps", 2**16 + 9, "out of range"),
+        ("page", 2**70, "out of range"),
+    ],
+)
+def test_a_value_its_column_cannot_hold_is_refused_not_changed(
+    survey, codes, field, value, message
+):
+    # The values go as text through casts (`%s::varchar`, `%s::integer`): neither may cut a
+    # long value short or wrap a large number around.
+    response = unsaved_response(survey, "too-big", timezone.now())
+    setattr(response, field, value)
+    with pytest.raises(DataError, match=message), transaction.atomic():
         Response.objects.insert(response, accepting_at=timezone.now())
     assert not Response.objects.exists()
 
