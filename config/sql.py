@@ -95,10 +95,11 @@ def _placeholder(field: models.Field, connection: BaseDatabaseWrapper) -> str:
 def prepared_cursor(connection: BaseDatabaseWrapper) -> Any:
     """A cursor (Django's wrapper, as `connection.cursor()` returns) for the statements run on
     every submission. On PostgreSQL, unless DB_PREPARED_STATEMENTS is off, each statement is
-    prepared on its first run on a connection, so PostgreSQL parses and plans it once per
-    connection instead of on every run (again after a rollback on that connection: psycopg
-    then forgets what it prepared). Django's other cursors never prepare. Elsewhere, or with
-    preparing off, the same statements run on Django's own cursor, unprepared."""
+    prepared on its first run on a connection: PostgreSQL parses it once per connection and,
+    after its first few runs, reuses one plan instead of planning every run (prepared again
+    after a rollback on that connection, when psycopg forgets what it prepared). Django's
+    other cursors never prepare. Elsewhere, or with preparing off, the same statements run on
+    Django's own cursor, unprepared."""
     if (
         connection.vendor != "postgresql"
         or connection.settings_dict["OPTIONS"].get("prepare_threshold") is None
@@ -114,6 +115,7 @@ def prepared_cursor(connection: BaseDatabaseWrapper) -> Any:
 @cache
 def _text_parameters_cursor() -> type:
     from django.db.backends.postgresql.base import ServerBindingCursor
+    from psycopg import Binary
     from psycopg.adapt import PyFormat, Transformer
 
     class TextParametersCursor(ServerBindingCursor):
@@ -125,14 +127,22 @@ def _text_parameters_cursor() -> type:
 
         def execute(self, query: Any, params: Any = None, **kwargs: Any) -> Any:
             if params is not None:
+                if not isinstance(params, list | tuple):
+                    raise TypeError("positional parameters (%s) only")
                 tx = Transformer(self)
-                params = [
-                    v
-                    if v is None or type(v) is str
-                    else bytes(tx.get_dumper(v, PyFormat.TEXT).dump(v)).decode()
-                    for v in params
-                ]
+                params = [_as_text(v, tx) for v in params]
             return super().execute(query, params, **kwargs)
+
+    def _as_text(value: Any, tx: Transformer) -> str | None:
+        if value is None or type(value) is str:
+            return value
+        if isinstance(value, Binary | bytes | bytearray | memoryview):
+            # bytea's hex input, written here: psycopg's text form of bytes is escaped for a
+            # quoted literal, which doubles the backslash when standard_conforming_strings
+            # is off, and would then be stored as the characters themselves.
+            raw = value.obj if isinstance(value, Binary) else value
+            return "\\x" + bytes(raw).hex()
+        return bytes(tx.get_dumper(value, PyFormat.TEXT).dump(value)).decode()
 
     return TextParametersCursor
 

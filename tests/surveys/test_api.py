@@ -14,6 +14,7 @@ from django.db import DataError, connection, transaction
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from config import sql
 from jtbd.models import Job
 from surveys import ratings, services
 from surveys.models import (
@@ -1065,13 +1066,19 @@ on_postgresql = pytest.mark.skipif(
 
 @on_postgresql
 @pytest.mark.django_db(transaction=True)
-def test_the_submission_statement_is_prepared_once_per_connection(survey, codes):
+def test_the_submission_statement_is_prepared_once_per_connection(api, job, survey, codes):
     connection.close()  # a new session: nothing prepared yet
-    for key in ("first", "second"):
+    with connection.cursor() as cursor:  # ids past 32767, which psycopg would type otherwise
+        for table in ("surveys_survey", "surveys_surveyversion"):
+            cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), 70000)")
+    large = Survey.objects.get(pk=create_survey(api, job)["id"])
+    assert api.post(f"/api/surveys/{large.pk}/publish/").status_code == 200
+    large.refresh_from_db()
+    assert large.pk > 70000 and large.current_version_id > 70000
+    for target, key in ((survey, "first"), (large, "second"), (survey, "third")):
         body = {"idempotency_key": key, "answers": answers_for(codes)}
-        assert submit(body, survey).status_code == 201
-    # Responses with other values NULL and set, and numbers of other sizes, run the same
-    # statement.
+        assert submit(body, target).status_code == 201
+    # Responses with other values NULL and set run the same statement.
     now = timezone.now()
     shapes = [
         {"nps": 9, "ces": None, "attention_passed": True, "page": 40000},
@@ -1079,27 +1086,44 @@ def test_the_submission_statement_is_prepared_once_per_connection(survey, codes)
         {"nps": 0, "ces": 0, "attention_passed": False, "profile": {"role": "Buyer"}},
     ]
     for i, fields in enumerate(shapes):
-        response = unsaved_response(survey, f"shape-{i}", now, **fields)
+        response = unsaved_response(large if i == 1 else survey, f"shape-{i}", now, **fields)
         assert services.insert_completed(response=response, accepting_at=now) is True
     with connection.cursor() as cursor:
-        cursor.execute("SELECT statement, generic_plans + custom_plans FROM pg_prepared_statements")
+        cursor.execute("SELECT statement, custom_plans, generic_plans FROM pg_prepared_statements")
         prepared = cursor.fetchall()
-    # One statement, prepared on the first submission, ran all five; it is the session's only
-    # one (Django binds its own queries on the client and never prepares them).
+    # One statement, prepared on the first submission, ran all six; it is the session's only
+    # one (Django binds its own queries on the client and never prepares them). After its
+    # first runs PostgreSQL stopped planning it and reused one plan.
     assert len(prepared) == 1, prepared
-    statement, runs = prepared[0]
-    assert statement.startswith("WITH inserted AS (INSERT INTO") and runs == 5
+    statement, custom_plans, generic_plans = prepared[0]
+    assert statement.startswith("WITH inserted AS (INSERT INTO")
+    assert custom_plans + generic_plans == 6 and generic_plans >= 1, prepared
     stored = Response.objects.filter(idempotency_key__startswith="shape-").order_by("id")
-    assert [(r.nps, r.ces, r.attention_passed) for r in stored] == [
-        (9, None, True),
-        (None, 3, None),
-        (0, 0, False),
+    assert [(r.survey_id, r.nps, r.ces, r.attention_passed) for r in stored] == [
+        (survey.pk, 9, None, True),
+        (large.pk, None, 3, None),
+        (survey.pk, 0, 0, False),
     ]
     assert (stored[0].page, stored[1].duration_seconds, stored[2].profile) == (
         40000,
         81.5,
         {"role": "Buyer"},
     )
+
+
+@on_postgresql
+def test_the_ratings_bytes_are_stored_as_sent_whatever_the_string_settings(survey, codes):
+    # bytea goes as its hex input form: escaped for a literal it would double the backslash
+    # when standard_conforming_strings is off, storing the characters instead of the bytes.
+    with connection.cursor() as cursor:
+        cursor.execute("SET standard_conforming_strings = off")
+    try:
+        response = unsaved_response(survey, "escape", timezone.now())
+        assert Response.objects.insert(response, accepting_at=timezone.now()) is True
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SET standard_conforming_strings = on")
+    assert bytes(Response.objects.get(pk=response.pk).ratings) == bytes([5, 4, 2, 1, 3, 5])
 
 
 @on_postgresql
@@ -1117,6 +1141,8 @@ def test_a_value_its_column_cannot_hold_is_refused_not_changed(
 ):
     # The values go as text through casts (`%s::varchar`, `%s::integer`): neither may cut a
     # long value short or wrap a large number around.
+    with sql.prepared_cursor(connection) as cursor:  # the values go through this cursor
+        assert type(cursor.cursor).__name__ == "TextParametersCursor"
     response = unsaved_response(survey, "too-big", timezone.now())
     setattr(response, field, value)
     with pytest.raises(DataError, match=message), transaction.atomic():
