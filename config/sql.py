@@ -6,7 +6,8 @@ built from the models' own field definitions (columns, defaults, `auto_now_add`,
 adaptation), so they follow every migration.
 
 On PostgreSQL they run on a `prepared_cursor`: planning the submission's statement cost
-PostgreSQL more than running it, and a statement prepared once per connection is planned once.
+PostgreSQL more than running it, and a statement prepared on a connection is parsed once there
+and, after its first few runs, no longer planned.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ class Insert:
 
     table: str
     columns: str  # quoted, comma-separated
-    placeholders: str  # "%s, %s, …", one per column (typed on PostgreSQL: "%s::bigint, …")
+    placeholders: str  # "%s, %s, …", one per column (cast on PostgreSQL: "%s::bigint, …")
     params: list
 
     @property
