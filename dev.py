@@ -2,6 +2,7 @@
 """Set up and run Opportunity Engine with nothing but python3.
 
     python3 dev.py demo   # create .venv, install, migrate, load the demo study, serve on :8000
+                          # (PORT=8001 python3 dev.py demo serves on another port)
     python3 dev.py test   # install the test tools (and Chromium), lint, run the whole suite
 
 Standard library only: this runs before anything is installed.
@@ -9,12 +10,15 @@ Standard library only: this runs before anything is installed.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
+import time
 import venv
 from pathlib import Path
 from urllib.parse import urlparse
@@ -46,7 +50,8 @@ def ensure_venv(extra: str) -> None:
         venv.EnvBuilder(with_pip=True).create(VENV)
     digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()[:16]
     stamp = VENV / f".installed-{extra or 'base'}-{digest}"
-    if stamp.exists():
+    # The test tools are installed on top of the project, so a test install serves the demo too.
+    if stamp.exists() or (not extra and (VENV / f".installed-dev-{digest}").exists()):
         return
     say("Installing Opportunity Engine and its dependencies (first run takes a few minutes)")
     run(PY, "-m", "pip", "install", "--quiet", "--upgrade", "pip")
@@ -62,30 +67,57 @@ def base_env(**overrides: str) -> dict[str, str]:
     return env
 
 
+def serve(args: list[str | Path], env: dict[str, str]) -> int:
+    """Run the web server until it exits or dev.py is asked to stop.
+
+    The server runs in its own process group; Ctrl+C, SIGTERM and a closed terminal stop the
+    whole group (runserver's autoreloader runs the server in a second process), so nothing is
+    left holding the port after dev.py has gone."""
+    proc = subprocess.Popen([str(a) for a in args], cwd=ROOT, env=env, start_new_session=True)
+
+    def stop(signum: int, frame: object) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, stop)
+    code = proc.wait()
+    try:  # the group may still hold the reloader's child: give it a moment, then insist
+        os.killpg(proc.pid, signal.SIGTERM)
+        for _ in range(50):
+            os.killpg(proc.pid, 0)
+            time.sleep(0.1)
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    return code
+
+
 def demo() -> None:
     ensure_venv("")
     env = base_env(DEBUG=os.environ.get("DEBUG", "1"))
+    port = os.environ.get("PORT", "8000")
     say("Migrating the database (SQLite file db.sqlite3 unless DATABASE_URL is set)")
     run(PY, "manage.py", "migrate", "--noinput", "-v", "0", env=env)
     say("Loading the demo study (safe to repeat: nothing is duplicated)")
     run(PY, "manage.py", "seed_demo", env=env)
     print(
         "\n"
-        "  Opportunity Engine is starting at http://127.0.0.1:8000\n"
+        f"  Opportunity Engine is starting at http://127.0.0.1:{port}\n"
         "\n"
         "  Sign in as   demo / demo-password        (owner)\n"
         "          or   researcher / demo-password  (researcher: writes the catalogue)\n"
         "          or   strategist / demo-password  (viewer: reads, cannot change anything)\n"
         "\n"
-        "  Pages:  http://127.0.0.1:8000/jobs/        the jobs and their job maps\n"
-        "          http://127.0.0.1:8000/surveys/     the demo survey, its results and fieldwork\n"
-        "          http://127.0.0.1:8000/api/docs/    the REST API (Swagger UI)\n"
-        "          http://127.0.0.1:8000/admin/       Django admin (sign in as demo)\n"
+        f"  Pages:  http://127.0.0.1:{port}/jobs/        the jobs and their job maps\n"
+        f"          http://127.0.0.1:{port}/surveys/     the demo survey, results, fieldwork\n"
+        f"          http://127.0.0.1:{port}/api/docs/    the REST API (Swagger UI)\n"
+        f"          http://127.0.0.1:{port}/admin/       Django admin (sign in as demo)\n"
         "\n"
         "  Stop with Ctrl+C.\n",
         flush=True,
     )
-    run(PY, "manage.py", "runserver", "127.0.0.1:8000", env=env)
+    sys.exit(serve([PY, "manage.py", "runserver", f"127.0.0.1:{port}"], env))
 
 
 def ensure_chromium() -> bool:
@@ -149,12 +181,23 @@ def test() -> None:
     run(PY, "manage.py", "check", env=env)
     run(PY, "manage.py", "makemigrations", "--check", "--dry-run", env=env)
     pytest_args = sys.argv[2:]
-    say("Test suite on SQLite, tasks in-process (unit, API, pages, commands, browser)")
-    run(PY, "-m", "pytest", *pytest_args, env=env)
+    # The slowest tests are printed after each pass, so a slow newcomer is seen in CI's log.
+    slowest = "--durations=15"
+    say("Test suite on SQLite, tasks in-process (unit, API, pages, commands, browser), coverage")
+    run(
+        PY,
+        "-m",
+        "pytest",
+        slowest,
+        "--cov",
+        "--cov-report=term:skip-covered",
+        *pytest_args,
+        env=env,
+    )
     if postgres_reachable(POSTGRES_TEST_URL):
         say(f"Test suite again on PostgreSQL ({POSTGRES_TEST_URL}), browser tests excluded")
         pg_env = dict(env, DATABASE_URL=POSTGRES_TEST_URL)
-        run(PY, "-m", "pytest", "-m", "not e2e", *pytest_args, env=pg_env)
+        run(PY, "-m", "pytest", slowest, "-m", "not e2e", *pytest_args, env=pg_env)
     elif os.environ.get("CI"):
         say(f"PostgreSQL is not reachable at {POSTGRES_TEST_URL}; CI requires it")
         sys.exit(1)
