@@ -45,11 +45,18 @@ def test_server_errors_keep_their_traceback():
 
 @pytest.mark.parametrize("debug", ["0", "1"])
 def test_each_record_is_printed_once_with_debug_on_or_off(debug):
-    script = (
-        "import django, logging; django.setup();"
-        "from django.core.exceptions import PermissionDenied;"
-        "logging.getLogger('django.request').warning('Forbidden (Permission denied): %s', '/x',"
-        " extra={'status_code': 403}, exc_info=PermissionDenied('no'))"
+    script = "\n".join(
+        [
+            "import django, logging",
+            "django.setup()",
+            "from django.core.exceptions import PermissionDenied",
+            "try:",
+            "    raise PermissionDenied('no')",
+            "except PermissionDenied as exc:",
+            "    logging.getLogger('django.request').warning(",
+            "        'Forbidden (Permission denied): %s', '/x',",
+            "        extra={'status_code': 403}, exc_info=exc)",
+        ]
     )
     env = {
         **{k: v for k, v in os.environ.items() if k != "REDIS_URL"},
