@@ -18,9 +18,9 @@ from workspaces.models import Membership, Workspace
 pytestmark = pytest.mark.django_db
 
 
-def seed() -> str:
+def seed(**options) -> str:
     out = StringIO()
-    call_command("seed_demo", stdout=out)
+    call_command("seed_demo", stdout=out, **{"known_passwords": True, **options})
     return out.getvalue()
 
 
@@ -116,3 +116,23 @@ def test_seed_demo_analyses_the_demo_survey_once():
     assert f"Demo analysis #{run.pk}: succeeded" in output
     seed()
     assert AnalysisRun.objects.count() == 1
+
+
+def test_seed_demo_with_debug_off_gives_each_user_a_random_password_printed_once(settings):
+    settings.DEBUG = False
+    output = seed(known_passwords=False)
+    for username in ("demo", "researcher", "strategist"):
+        assert authenticate(username=username, password="demo-password") is None
+        line = next(x for x in output.splitlines() if x.startswith(f"Created {username} "))
+        password = line.rsplit(" ", 1)[1]
+        assert len(password) >= 16
+        assert authenticate(username=username, password=password) is not None
+    assert get_user_model().objects.get(username="demo").is_superuser
+    assert "Created" not in seed(known_passwords=False)  # existing users are left alone
+
+
+def test_seed_demo_with_debug_on_uses_the_documented_demo_password(settings):
+    settings.DEBUG = True
+    output = seed(known_passwords=False)
+    assert authenticate(username="demo", password="demo-password") is not None
+    assert "password" not in output

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture
 def demo() -> Survey:
-    call_command("seed_demo", stdout=StringIO())
+    call_command("seed_demo", known_passwords=True, stdout=StringIO())
     return Survey.objects.get()
 
 

@@ -26,7 +26,7 @@ PAGES = {
 
 @pytest.fixture
 def demo():
-    call_command("seed_demo", stdout=StringIO())
+    call_command("seed_demo", known_passwords=True, stdout=StringIO())
     return Survey.objects.get()
 
 

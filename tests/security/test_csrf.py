@@ -241,7 +241,7 @@ def post_forms(html: str) -> list[dict]:
 def demo(db) -> dict:
     """The demo study (catalogue, published survey with responses, a finished analysis with
     segments) plus a question, an invitation and an export, so every page has content."""
-    call_command("seed_demo", stdout=StringIO())
+    call_command("seed_demo", known_passwords=True, stdout=StringIO())
     survey = Survey.objects.get()
     job = Job.objects.get()
     owner = get_user_model().objects.get(username="demo")

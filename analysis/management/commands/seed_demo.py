@@ -6,9 +6,11 @@ Running it again changes nothing that exists: everything is looked up by a fixed
 from __future__ import annotations
 
 import random
+import secrets
 from datetime import timedelta
 
 import numpy as np
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
@@ -25,16 +27,23 @@ from surveys import services as survey_services
 from surveys.models import Invitation, Question, Response, ResponseStatus, Survey
 from workspaces.models import Membership, Role, Workspace
 
-DEMO_USERS = [
-    # username, password, role: the demo is local-only, so fixed passwords are printed openly.
-    ("demo", "demo-password", Role.OWNER),
-    ("researcher", "demo-password", Role.RESEARCHER),
-    ("strategist", "demo-password", Role.VIEWER),
-]
+DEMO_PASSWORD = "demo-password"
+DEMO_USERS = [("demo", Role.OWNER), ("researcher", Role.RESEARCHER), ("strategist", Role.VIEWER)]
 
 
 class Command(BaseCommand):
-    help = "Create the demo workspace, its users and the demo study (idempotent)."
+    help = (
+        "Create the demo workspace, its users and the demo study (idempotent). The users get the "
+        f"password {DEMO_PASSWORD!r} when DEBUG is on (or with --known-passwords); otherwise each "
+        "gets a random password, printed once."
+    )
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument(
+            "--known-passwords",
+            action="store_true",
+            help=f"Give new demo users the password {DEMO_PASSWORD!r} even with DEBUG off.",
+        )
 
     @transaction.atomic
     def handle(self, *args, **options) -> None:
@@ -44,14 +53,20 @@ class Command(BaseCommand):
         if not workspace.solution_words:
             workspace.solution_words = "Acme Hub\nAcme Academy"
             workspace.save(update_fields=["solution_words"])
+        # A known password is for a local demo only: on a server (DEBUG off) it would hand the
+        # owner's account, a superuser, to anyone who has read the README.
+        known = settings.DEBUG or options["known_passwords"]
         User = get_user_model()
-        for username, password, role in DEMO_USERS:
+        for username, role in DEMO_USERS:
             user, created = User.objects.get_or_create(username=username)
             if created:
+                password = DEMO_PASSWORD if known else secrets.token_urlsafe(12)
                 user.set_password(password)
                 # The demo owner also signs in to Django admin, which needs staff rights.
                 user.is_staff = user.is_superuser = role == Role.OWNER
                 user.save(update_fields=["password", "is_staff", "is_superuser"])
+                if not known:
+                    self.stdout.write(f"Created {username} ({role}) with password {password}")
             Membership.objects.get_or_create(
                 workspace=workspace, user=user, defaults={"role": role}
             )
