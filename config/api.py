@@ -41,8 +41,8 @@ class AutoSchema(openapi.AutoSchema):
         if self.method in _WRITES or self._is_list_view() or self.get_override_parameters():
             codes[400] = "The request is malformed or a value is not valid; the body says which."
         if not public:
-            codes[401] = "The credentials given are not valid."
-            codes[403] = "Not signed in, or your role may not do this."
+            codes[401] = "Not signed in, or the token given is not valid."
+            codes[403] = "Your role may not do this (or a signed-in browser sent no CSRF token)."
         if "{" in self.path:
             codes[404] = "No such object in your workspaces (or no such link)."
         if self.method in _WRITES:

@@ -105,10 +105,12 @@ DEFAULTED = re.compile(
     (?P<prefix>[rbu]?)(?P<quote>['"])(?P<value>[^'"\n]+)(?P=quote)"""
 )
 YAML_PLAIN = re.compile(rf"(?im)^\s*(?P<name>{SECRET_NAME})\s*:\s+(?P<value>[^\s'\"#{{][^#\n]*)$")
-# The only literal keys outside tests/: the development key settings use with DEBUG on, and the
-# test suite's throwaway key (pytest-env, and dev.py's test command).
+# The only literal keys outside tests/: the development key settings use with DEBUG on, the
+# test suite's throwaway key (pytest-env, and dev.py's test command), and the demo users'
+# documented password (seed_demo gives it only with DEBUG on or --known-passwords).
 KNOWN = {
     ("config/settings.py", "dev-only-insecure-key-never-use-in-production"),
+    ("analysis/management/commands/seed_demo.py", "demo-password"),
     ("pyproject.toml", "test-only-secret-key"),
     ("dev.py", "test-only-secret-key"),
 }

@@ -32,8 +32,9 @@ from rest_framework.test import APIClient, APIRequestFactory
 from analysis.models import AnalysisRun, ExportJob, SegmentResult
 from jtbd.models import DesiredOutcome, Job, JobStep
 from surveys.models import Invitation, Question, Response, Survey
+from tests.factories import MembershipFactory, UserFactory
 from tests.security.conftest import World
-from workspaces.models import Workspace
+from workspaces.models import Role, Workspace
 
 pytestmark = pytest.mark.django_db
 
@@ -568,7 +569,7 @@ def test_anonymous_users_are_sent_to_login_from_every_page(world_b):
     assert_unchanged(before)
 
 
-def test_anonymous_users_get_401_or_403_from_every_api_operation(world_b):
+def test_anonymous_users_get_401_with_a_token_challenge_from_every_api_operation(world_b):
     api = APIClient()
     before = snapshot()
     checked = 0
@@ -576,7 +577,8 @@ def test_anonymous_users_get_401_or_403_from_every_api_operation(world_b):
         url = route.url(object_values(route, world_b))
         for method in route.api_methods():
             response = send(api, method, url, {}, format="json")
-            assert response.status_code in (401, 403), (method, url, response.status_code)
+            assert response.status_code == 401, (method, url, response.status_code)
+            assert response["WWW-Authenticate"] == "Token"
             assert "bravo" not in response.content.decode().lower()
             checked += 1
     assert checked >= 75
@@ -690,3 +692,16 @@ def test_public_submission_answers_reveal_nothing_beyond_the_survey(world_b):
         for secret in _secrets(world_b):
             assert secret not in text, secret
     assert_unchanged(before)
+
+
+def test_a_wrong_token_gets_401_and_a_viewer_writing_gets_403(world_b):
+    viewer_b = UserFactory()
+    MembershipFactory(workspace=world_b.workspace, user=viewer_b, role=Role.VIEWER)
+    wrong = APIClient(HTTP_AUTHORIZATION="Token not-a-real-token")
+    answer = wrong.get("/api/jobs/")
+    assert answer.status_code == 401 and answer.json() == {"detail": "Invalid token."}
+    signed_in = APIClient()
+    signed_in.force_authenticate(viewer_b)
+    body = {"workspace": world_b.workspace.pk, "statement": "Onboard a hire", "executor": "Lead"}
+    refused = signed_in.post("/api/jobs/", body, format="json")
+    assert refused.status_code == 403, refused.content
