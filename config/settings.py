@@ -311,8 +311,9 @@ CACHES = {
 # Requests per minute per client address to /s/<token>/, /i/<token>/ and the public submission
 # API; 0 = no limit.
 RATE_LIMIT_PUBLIC = env_int("RATE_LIMIT_PUBLIC", 300, minimum=0)
-# Failed sign-ins (within LOGIN_LOCKOUT_SECONDS) that lock a username, and a client address,
-# for LOGIN_LOCKOUT_SECONDS; 0 = never lock. An address is allowed more: offices share one.
+# Failed sign-ins that lock a username, and a client address, for LOGIN_LOCKOUT_SECONDS (failures
+# are forgotten LOGIN_LOCKOUT_SECONDS after the latest); 0 = never lock. An address is allowed
+# more: offices share one.
 LOGIN_LOCKOUT_FAILURES = env_int("LOGIN_LOCKOUT_FAILURES", 5, minimum=0)
 LOGIN_LOCKOUT_ADDRESS_FAILURES = env_int(
     "LOGIN_LOCKOUT_ADDRESS_FAILURES", 4 * LOGIN_LOCKOUT_FAILURES, minimum=0
