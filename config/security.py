@@ -1,10 +1,13 @@
-"""Protections applied to every request: a Content-Security-Policy, a per-address rate limit on
-the public survey endpoints, a cap on the size of a request body, and the shared cache they
-count in (Redis in production), which fails open.
+"""Protections the libraries do not give us: a per-address rate limit on the public survey
+endpoints, a cap on the size of a request body, the shared cache the limit counts in (Redis in
+production), which fails open, and the nonce on the app's own inline <style>.
 
 Counting lives in the cache so every gunicorn worker (and every web machine) sees the same
 numbers. A counter is only a brake: when Redis is unreachable the limits stop applying, with a
 warning in the log, and respondents and researchers carry on as if nothing happened.
+
+The Content-Security-Policy itself is django-csp's (CONTENT_SECURITY_POLICY in settings) and the
+sign-in lockout django-axes' (workspaces/auth.py); docs/security.md says why the rest is ours.
 """
 
 from __future__ import annotations
@@ -13,7 +16,6 @@ import ipaddress
 import logging
 import math
 import re
-import secrets
 import time
 from collections.abc import Callable
 from typing import Any, ClassVar
@@ -30,67 +32,9 @@ from django.utils.safestring import SafeData, mark_safe
 
 logger = logging.getLogger(__name__)
 
-# --- Content-Security-Policy ------------------------------------------------------------------
+# --- The nonce of the app's own inline <style> ------------------------------------------------
 
-# Scripts and styles only from our own static files: no inline scripts or event handlers, no
-# style attributes. The one inline <style> the app writes (the landscape chart's hover rules) is
-# allowed by a per-request nonce, added to the header only on pages that use it.
-CSP_DIRECTIVES = (
-    ("default-src", "'self'"),
-    ("script-src", "'self'"),
-    ("style-src", "'self'"),
-    ("img-src", "'self' data:"),
-    ("object-src", "'none'"),
-    ("base-uri", "'self'"),
-    ("form-action", "'self'"),
-    ("frame-ancestors", "'none'"),
-)
-
-
-class _Nonce:
-    """A request's style nonce, made only when a template asks for it."""
-
-    def __init__(self) -> None:
-        self._value: str | None = None
-
-    @property
-    def used(self) -> bool:
-        return self._value is not None
-
-    def __str__(self) -> str:
-        if self._value is None:
-            self._value = secrets.token_urlsafe(18)
-        return self._value
-
-
-def content_security_policy(style_nonce: str | None = None) -> str:
-    parts = []
-    for directive, sources in CSP_DIRECTIVES:
-        if directive == "style-src" and style_nonce:
-            sources = f"{sources} 'nonce-{style_nonce}'"
-        parts.append(f"{directive} {sources}")
-    return "; ".join(parts)
-
-
-class ContentSecurityPolicyMiddleware:
-    """Sets the policy on every response that has none of its own (the standalone SVG download
-    sets a stricter one)."""
-
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        nonce = _Nonce()
-        request.csp_nonce = nonce
-        response = self.get_response(request)
-        if "Content-Security-Policy" not in response:
-            response["Content-Security-Policy"] = content_security_policy(
-                str(nonce) if nonce.used else None
-            )
-        return response
-
-
-# Loaded in templates as {% load csp %} (TEMPLATES["OPTIONS"]["libraries"] in settings).
+# Loaded in templates as {% load style_nonce %} (TEMPLATES["OPTIONS"]["libraries"] in settings).
 register = template.Library()
 
 _STYLE_TAG = re.compile(r"<style(?=[\s>])")
@@ -98,10 +42,11 @@ _STYLE_TAG = re.compile(r"<style(?=[\s>])")
 
 @register.simple_tag(takes_context=True)
 def nonce_styles(context: template.Context, markup: Any) -> str:
-    """Trusted markup (already marked safe) with the request's nonce on its <style> elements.
+    """Trusted markup (already marked safe) with the request's CSP nonce on its <style> elements.
 
-    Only for markup the app builds itself with all text escaped, such as the landscape chart:
-    untrusted text is escaped here and never gets a nonce."""
+    django-csp makes the nonce when this first reads it, and only then names it in the header's
+    style-src. Only for markup the app builds itself with all text escaped, such as the
+    landscape chart: untrusted text is escaped here and never gets a nonce."""
     if not isinstance(markup, SafeData):
         return conditional_escape(markup)
     request = getattr(context, "request", None)
@@ -115,7 +60,7 @@ def nonce_styles(context: template.Context, markup: Any) -> str:
 
 
 class FailOpenRedisCache(RedisCache):
-    """Django's Redis cache for counters (rate limits, sign-in failures, DRF throttles): while
+    """Django's Redis cache for counters (the public rate limit, DRF throttles): while
     Redis is unreachable every read misses and every write is dropped, instead of raising.
 
     After a failure the cache is skipped for a few seconds, so an outage costs one short
@@ -213,28 +158,6 @@ def count_hit(key: str, *, window: int) -> int | None:
     except Exception as exc:  # any backend's connection error; never the request's problem
         logger.warning("Rate counter %s not counted, cache unreachable: %s", key, exc)
         return None
-
-
-def read_counter(key: str, default: Any = None) -> Any:
-    try:
-        return counter_cache().get(key, default)
-    except Exception as exc:
-        logger.warning("Counter %s not read, cache unreachable: %s", key, exc)
-        return default
-
-
-def write_counter(key: str, value: Any, *, timeout: int) -> None:
-    try:
-        counter_cache().set(key, value, timeout=timeout)
-    except Exception as exc:
-        logger.warning("Counter %s not written, cache unreachable: %s", key, exc)
-
-
-def forget_counter(key: str) -> None:
-    try:
-        counter_cache().delete(key)
-    except Exception as exc:
-        logger.warning("Counter %s not reset, cache unreachable: %s", key, exc)
 
 
 # --- Client address ---------------------------------------------------------------------------

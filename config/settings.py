@@ -10,6 +10,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import dj_database_url
+from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env_bool, env_int, env_list, env_str
@@ -42,6 +43,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "axes",  # sign-in lockout (workspaces/auth.py)
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
@@ -54,7 +56,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "config.security.ContentSecurityPolicyMiddleware",
+    "csp.middleware.CSPMiddleware",
     "config.faults.DatabaseUnavailableMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "config.security.RequestSizeLimitMiddleware",
@@ -68,6 +70,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a locked sign-in into its 429 (workspaces/auth.py).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -85,8 +89,9 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "workspaces.context_processors.current_workspace",
             ],
-            # {% load csp %}: the nonce for the app's own inline <style> (config/security.py).
-            "libraries": {"csp": "config.security"},
+            # {% load style_nonce %}: the CSP nonce on the app's own inline <style>
+            # (config/security.py).
+            "libraries": {"style_nonce": "config.security"},
         },
     },
 ]
@@ -135,6 +140,11 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "jtbd:job-list"
 LOGOUT_REDIRECT_URL = "login"
+# django-axes first: a locked username or address is refused before the password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -250,6 +260,21 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# Content-Security-Policy (django-csp): scripts and styles only from our own static files. The one
+# inline <style> (the landscape chart's hover rules) carries the request's nonce, which the header
+# names only on pages that used it ({% nonce_styles %}, config/security.py).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, NONCE],
+        "img-src": [SELF, "data:"],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 
 # --- Production security (docs/security.md) ---------------------------------------------------
 # Proxies in front of gunicorn that each append to X-Forwarded-For: the client address is the
@@ -277,7 +302,7 @@ if SECURE_HSTS_SECONDS and not SECURE_HSTS_PRELOAD:
     # W021 (no HSTS preload): submitting the domain to browsers' preload lists is opt-in.
     SILENCED_SYSTEM_CHECKS.append("security.W021")
 
-# Counters shared by every process: rate limits, sign-in failures, DRF throttles. Redis when
+# Counters shared by every process (the public rate limit, DRF throttles). Redis when
 # there is one; an unreachable Redis answers quickly and counts nothing (FailOpenRedisCache).
 CACHES = {
     "default": {
@@ -292,13 +317,28 @@ CACHES = {
 # Requests per minute per client address to /s/<token>/, /i/<token>/ and the public submission
 # API; 0 = no limit.
 RATE_LIMIT_PUBLIC = env_int("RATE_LIMIT_PUBLIC", 300, minimum=0)
-# Failed sign-ins (within LOGIN_LOCKOUT_SECONDS) that lock a username, and a client address,
-# for LOGIN_LOCKOUT_SECONDS; 0 = never lock. An address is allowed more: offices share one.
+# Failed sign-ins that lock a username, and a client address, for LOGIN_LOCKOUT_SECONDS (failures
+# are forgotten LOGIN_LOCKOUT_SECONDS after the latest); 0 = never lock. An address is allowed
+# more: offices share one.
 LOGIN_LOCKOUT_FAILURES = env_int("LOGIN_LOCKOUT_FAILURES", 5, minimum=0)
 LOGIN_LOCKOUT_ADDRESS_FAILURES = env_int(
     "LOGIN_LOCKOUT_ADDRESS_FAILURES", 4 * LOGIN_LOCKOUT_FAILURES, minimum=0
 )
 LOGIN_LOCKOUT_SECONDS = env_int("LOGIN_LOCKOUT_SECONDS", 900, minimum=1)
+# django-axes records failures as rows in the database, so the lockout holds in every process and
+# while Redis is down. It has one failure limit for all scopes: workspaces.auth.LockoutHandler
+# applies the two above, and reads them (and LOGIN_LOCKOUT_SECONDS) on every sign-in.
+AXES_HANDLER = "workspaces.auth.LockoutHandler"
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each locks on its own
+AXES_FAILURE_LIMIT = 1  # LockoutHandler.get_failures counts the scopes that reached their limit
+AXES_COOLOFF_TIME = "workspaces.auth.lockout_duration"
+AXES_CLIENT_IP_CALLABLE = "config.security.client_address"  # TRUSTED_PROXY_COUNT's rule
+AXES_LOCKOUT_CALLABLE = "workspaces.auth.locked_response"
+AXES_RESET_ON_SUCCESS = True  # the username's failures only (LockoutHandler.reset_user_attempts)
+# A lock lasts LOGIN_LOCKOUT_SECONDS from the failure that started it; attempts while locked are
+# refused without being counted, so they neither extend it nor tell a guesser anything.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_DISABLE_ACCESS_LOG = True  # no table of every successful sign-in
 
 LOGGING = {
     "version": 1,
@@ -311,5 +351,7 @@ LOGGING = {
         # printed each of its records a second time.
         "django": {"handlers": [], "level": "INFO", "propagate": True},
         "django.request": {"filters": ["client_errors"]},
+        # django-axes logs each failed sign-in and lock as a warning, and its bookkeeping as info.
+        "axes": {"level": "WARNING"},
     },
 }

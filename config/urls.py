@@ -6,7 +6,7 @@ from rest_framework.routers import DefaultRouter
 from analysis import api as analysis_api
 from jtbd import api as jtbd_api
 from surveys import api as surveys_api
-from workspaces.auth import LockoutAdminAuthenticationForm, SignInView, admin_login
+from workspaces.auth import LockoutAdminAuthenticationForm, SignInView
 
 router = DefaultRouter()
 router.register("workspaces", jtbd_api.WorkspaceViewSet, basename="workspace")
@@ -30,7 +30,6 @@ urlpatterns = [
         surveys_api.PublicResponseView.as_view(),
         name="public-submit",
     ),
-    path("admin/login/", admin_login, name="admin-login"),
     path("admin/", admin.site.urls),
     path("accounts/login/", SignInView.as_view(), name="login"),
     path("accounts/", include("django.contrib.auth.urls")),

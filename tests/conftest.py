@@ -27,8 +27,8 @@ def _fast_password_hashing(settings):
 
 @pytest.fixture(autouse=True)
 def _fresh_counters():
-    """Rate limits and sign-in failures count in the cache, which outlives a test: without this
-    the public pages would start answering 429 partway through the suite."""
+    """The public rate limit counts in the cache, which outlives a test: without this the
+    public pages would start answering 429 partway through the suite."""
     from django.core.cache import caches
 
     caches["default"].clear()

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import socket
-from contextlib import AbstractContextManager
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 
 from django.core.cache import caches
 from django.test import override_settings
@@ -32,16 +33,26 @@ def nothing_listens_at_dead_redis() -> bool:
         return s.connect_ex(("127.0.0.1", DEAD_PORT)) != 0
 
 
+@contextmanager
+def frozen_redis() -> Iterator[str]:
+    """The URL of a Redis that accepts connections and never answers (a hung server, or one
+    behind a dropped network path): every command waits for its timeout."""
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(64)  # the kernel completes connections; nothing ever reads them
+        yield f"redis://127.0.0.1:{server.getsockname()[1]}/0"
+
+
 def dead_cache(
-    backend: str = "django.core.cache.backends.redis.RedisCache",
+    backend: str = "django.core.cache.backends.redis.RedisCache", location: str = DEAD_REDIS
 ) -> AbstractContextManager:
-    """The default cache pointed at the unreachable Redis, for the body of a `with` only (so
+    """The default cache pointed at an unreachable Redis, for the body of a `with` only (so
     nothing after the test tries to clear it)."""
     return override_settings(
         CACHES={
             "default": {
                 "BACKEND": backend,
-                "LOCATION": DEAD_REDIS,
+                "LOCATION": location,
                 "KEY_PREFIX": "oe",
                 "OPTIONS": QUICK,
             }
