@@ -56,6 +56,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "config.security.ContentSecurityPolicyMiddleware",
     "config.faults.DatabaseUnavailableMiddleware",
+    # Signed-in writes commit once their answer is built (config/faults.py).
+    "config.faults.AtomicWritesMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "config.security.RequestSizeLimitMiddleware",
     "config.security.PublicRateLimitMiddleware",
