@@ -96,9 +96,9 @@ def _finish(response: HttpResponse) -> HttpResponse:
 class AtomicWritesMiddleware:
     """Run a write request in one transaction that ends only when its answer is ready.
 
-    Otherwise a service commits its rows and the view then builds the answer (a serializer
-    counting the new job's outcomes, a page reading the workspace): a connection lost there gave
-    a 503 for a row that was stored, and the client's retry stored it twice. Here the view, the
+    Otherwise a service commits its rows and the view then builds the answer (the API counting a
+    new job's outcomes, checking a new outcome against its siblings): a connection lost there
+    gave a 503 for a row that was stored, and the client's retry stored it twice. Here the view, the
     serializers, template rendering and every middleware below this one share the transaction,
     which commits after the answer exists; a 5xx answer (a lost connection turned into a 503, a
     bug) rolls it back.
