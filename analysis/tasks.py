@@ -8,6 +8,7 @@ database errors are retried, with exponential backoff; any other error fails the
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from celery import Task, shared_task
 from django.conf import settings
@@ -52,7 +53,7 @@ def run_analysis(self, run_id: int) -> str:
 @shared_task(ignore_result=True)
 def sweep_analysis_runs() -> int:
     """Periodic catch-up: hand over runs whose task message was lost (e.g. Redis was down)."""
-    return services.sweep_runs()
+    return services.sweep_runs(requeue_after=timedelta(seconds=settings.ANALYSIS_REQUEUE_SECONDS))
 
 
 @shared_task(

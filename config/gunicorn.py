@@ -27,3 +27,12 @@ accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")
 errorlog = "-"
 # The wsgi module is imported once in the master; workers fork with Django already loaded.
 preload_app = True
+
+
+def post_fork(server, worker) -> None:
+    """Each request thread may compute (comparisons on request; whole analyses in-process when no
+    broker is configured): cores ÷ (processes × threads) BLAS threads each (analysis/threads.py).
+    """
+    from analysis.threads import limit_blas_threads
+
+    limit_blas_threads(sharers=server.cfg.workers * server.cfg.threads)

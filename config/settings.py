@@ -58,6 +58,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "config.faults.DatabaseUnavailableMiddleware",
+    # Signed-in writes commit once their answer is built (config/faults.py).
+    "config.faults.AtomicWritesMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "config.security.RequestSizeLimitMiddleware",
     "config.security.PublicRateLimitMiddleware",
@@ -167,6 +169,8 @@ STORAGES = {
 # Uploaded catalogue and response files are read in memory up to this size, and refused above it.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("UPLOAD_MAX_BYTES", 50 * 1024 * 1024, minimum=1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = DATA_UPLOAD_MAX_MEMORY_SIZE
+# Seconds a request body may pause before the answer is 408 (config/wsgi.py).
+REQUEST_BODY_TIMEOUT = env_int("REQUEST_BODY_TIMEOUT", 10, minimum=1)
 
 REST_FRAMEWORK = {
     # Token first: DRF answers a request without valid credentials with the first class's
@@ -212,6 +216,12 @@ CELERY_TASK_IGNORE_RESULT = True
 # A broker that is down must not hold up a respondent's request for long: give up quickly and
 # leave the request in the outbox, which is dispatched again later.
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
+# A worker never gives up on the broker: while Redis is gone it keeps reconnecting (at start too)
+# and takes work again once Redis is back. Its supervisor restarts it if it exits all the same
+# (docker-compose.yml, deploy/supervisord.conf).
+CELERY_BROKER_CONNECTION_RETRY = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None  # None: forever
 CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "max_retries": 1,
     "interval_start": 0,
@@ -220,9 +230,16 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
 }
 # Catch-up for background requests made while the broker was unreachable (run the worker with -B
 # or a separate `celery beat`).
+# A queued analysis whose message a restarted Redis lost is sent again this long after it was
+# last sent (a duplicate is harmless: one delivery claims the run).
+ANALYSIS_REQUEUE_SECONDS = env_int("ANALYSIS_REQUEUE_SECONDS", 300, minimum=1)
+ANALYSIS_SWEEP_SECONDS = env_int("ANALYSIS_SWEEP_SECONDS", 60, minimum=1)
 CELERY_BEAT_SCHEDULE = {
     "dispatch-pending-outbox": {"task": "surveys.tasks.dispatch_pending_outbox", "schedule": 30.0},
-    "sweep-analysis-runs": {"task": "analysis.tasks.sweep_analysis_runs", "schedule": 60.0},
+    "sweep-analysis-runs": {
+        "task": "analysis.tasks.sweep_analysis_runs",
+        "schedule": float(ANALYSIS_SWEEP_SECONDS),
+    },
 }
 # Time limits of one analysis run (seconds): the soft limit fails the run with a clear message,
 # the hard limit kills the worker process.

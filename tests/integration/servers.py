@@ -7,11 +7,13 @@ pytest-django test database (committed data: the tests use transaction=True), an
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import os
 import signal
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,12 +36,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def database_url(application_name: str | None = None) -> str:
-    """The URL of the database this test process uses (pytest-django's test database)."""
+def database_url(application_name: str | None = None, *, port: int | None = None) -> str:
+    """The URL of the database this test process uses (pytest-django's test database); `port`
+    reaches it through a relay on this machine instead (PgRelay)."""
     db = connection.settings_dict
     password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
-    host = db.get("HOST") or "127.0.0.1"
-    port = db.get("PORT") or 5432
+    host = "127.0.0.1" if port else db.get("HOST") or "127.0.0.1"
+    port = port or db.get("PORT") or 5432
     url = f"postgres://{db['USER']}{password}@{host}:{port}/{db['NAME']}"
     return f"{url}?application_name={application_name}" if application_name else url
 
@@ -48,6 +51,15 @@ def pg_connect(autocommit: bool = True):
     import psycopg
 
     return psycopg.connect(database_url(), autocommit=autocommit)
+
+
+def app_backend_waiting_on_a_lock(admin) -> int | None:
+    """The pid of a backend of the app under test that waits for a lock, if one does."""
+    row = admin.execute(
+        "SELECT pid FROM pg_stat_activity WHERE application_name = %s AND wait_event_type = 'Lock'",
+        (APP_NAME,),
+    ).fetchone()
+    return row[0] if row else None
 
 
 def wait_for(condition: Callable[[], object], timeout: float, what: str, log: str = ""):
@@ -257,3 +269,78 @@ def fill_form(
             fields.append((name, item.get("value", "")))
     fields += [(name, choose(name, values)) for name, values in groups.items()]
     return fields
+
+
+class PgRelay:
+    """A TCP relay to PostgreSQL that can lose the answer to a COMMIT, as a network can.
+
+    `lose_next_commit_answer()` arms it: the next COMMIT a client sends reaches the server, the
+    server commits and answers, and the relay drops that answer and closes both sides. The
+    client is left not knowing whether its transaction was stored; the server has it.
+    """
+
+    # psycopg sends COMMIT as a simple query: 'Q', int32 length (4 + 7), the text, a NUL.
+    COMMIT = b"Q\x00\x00\x00\x0bCOMMIT\x00"
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 5432) -> None:
+        self.target = (host, port)
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self._listener.getsockname()[1]
+        self._armed = threading.Event()
+        self.answers_lost = 0
+        self._sockets: list[socket.socket] = []
+        self._closing = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def lose_next_commit_answer(self) -> None:
+        self._armed.set()
+
+    def close(self) -> None:
+        self._closing = True
+        self._listener.close()
+        for sock in self._sockets:
+            _close_quietly(sock)
+
+    def _accept(self) -> None:
+        while not self._closing:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            server = socket.create_connection(self.target)
+            self._sockets += [client, server]
+            losing = threading.Event()
+            threading.Thread(target=self._up, args=(client, server, losing), daemon=True).start()
+            threading.Thread(target=self._down, args=(server, client, losing), daemon=True).start()
+
+    def _up(self, client: socket.socket, server: socket.socket, losing: threading.Event) -> None:
+        tail = b""
+        try:
+            while data := client.recv(65536):
+                if self._armed.is_set() and self.COMMIT in tail + data:
+                    self._armed.clear()
+                    losing.set()  # before the server can answer
+                server.sendall(data)
+                tail = (tail + data)[-len(self.COMMIT) :]
+        except OSError:
+            pass
+        _close_quietly(server)
+
+    def _down(self, server: socket.socket, client: socket.socket, losing: threading.Event) -> None:
+        try:
+            while data := server.recv(65536):
+                if losing.is_set():
+                    # The server has committed and said so; the client never hears it.
+                    self.answers_lost += 1
+                    break
+                client.sendall(data)
+        except OSError:
+            pass
+        _close_quietly(client)
+        _close_quietly(server)
+
+
+def _close_quietly(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+    sock.close()
