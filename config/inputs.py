@@ -7,7 +7,7 @@ passed in development), a lone surrogate (half of a UTF-16 pair, which JSON can 
 levels deep overflowed the parser's stack. Each is refused before it reaches a view:
 
 - `RefuseUnreadableInputMiddleware` reads the URL path, the query string, cookies and other
-  headers, and form bodies (URL-encoded fields; multipart field names, values and file names);
+  headers, and form bodies (URL-encoded and multipart fields);
 - `loads` is the one strict JSON reading, shared by DRF's parser (config/parsers.py), the public
   submission's quick path and the catalogue's JSON file import.
 
@@ -222,15 +222,13 @@ def _check_body(request: HttpRequest, encoding: str) -> None:
     if request.content_type == "application/x-www-form-urlencoded":
         check_urlencoded(request.body, encoding, "form field")
     elif request.content_type == "multipart/form-data":
-        # Django reads multipart text with replacement characters for bytes it cannot decode,
-        # so only NUL can remain to be refused here; the imports check their files' contents.
+        # Django reads multipart text with replacement characters for bytes it cannot decode
+        # and drops unprintable characters from file names, so only a NUL in a field can
+        # remain; the imports check their files' contents themselves.
         for name, values in request.POST.lists():
             for value in (name, *values):
                 if what := text_problem(value):
                     raise BadInput(f"the form field “{_shown(name)}”", what)
-        for name, upload in request.FILES.items():
-            if what := text_problem(upload.name or ""):
-                raise BadInput(f"the name of the file sent as “{_shown(name)}”", what)
 
 
 class RefuseUnreadableInputMiddleware:
