@@ -24,14 +24,16 @@ def api(api_as, researcher):
     return api
 
 
-def upload(name: str, data: bytes) -> SimpleUploadedFile:
+def upload_file(name: str, data: bytes) -> SimpleUploadedFile:
     return SimpleUploadedFile(name, data, content_type="text/csv")
 
 
 def test_a_catalogue_csv_with_a_nul_character_is_refused(api, job):
     body = "stage,step_title,code,statement\r\nexecute,Use,O9,Minimize the time\x00 it takes\r\n"
     before = DesiredOutcome.objects.count()
-    answer = api.post(f"/api/jobs/{job.pk}/import-csv/", {"file": upload("c.csv", body.encode())})
+    answer = api.post(
+        f"/api/jobs/{job.pk}/import-csv/", {"file": upload_file("c.csv", body.encode())}
+    )
     assert answer.status_code == 400
     assert "NUL" in str(answer.json()["problems"])
     assert DesiredOutcome.objects.count() == before
@@ -39,7 +41,9 @@ def test_a_catalogue_csv_with_a_nul_character_is_refused(api, job):
 
 def test_a_catalogue_csv_with_a_gigantic_cell_is_refused(api, job):
     body = 'stage,step_title,code,statement\r\nexecute,Use,O9,"' + "x" * 200_000 + '"\r\n'
-    answer = api.post(f"/api/jobs/{job.pk}/import-csv/", {"file": upload("c.csv", body.encode())})
+    answer = api.post(
+        f"/api/jobs/{job.pk}/import-csv/", {"file": upload_file("c.csv", body.encode())}
+    )
     assert answer.status_code == 400
 
 
@@ -99,7 +103,12 @@ def test_a_non_numeric_response_id_on_the_responses_page_is_404(client, research
 def _study(api, workspace, body: str, **extra):
     return api.post(
         "/api/surveys/import-study/",
-        {"file": upload("s.csv", body.encode()), "name": "S", "workspace": workspace.pk, **extra},
+        {
+            "file": upload_file("s.csv", body.encode()),
+            "name": "S",
+            "workspace": workspace.pk,
+            **extra,
+        },
         format="multipart",
     )
 
@@ -301,3 +310,148 @@ def test_the_json_catalogue_api_refuses_a_lone_surrogate_naming_the_place(api, w
     assert answer.status_code == 400
     assert "at job.notes contains a lone surrogate (U+DC00)" in answer.json()["detail"]
     assert Job.objects.count() == 0
+
+
+# --- uploaded files: a NUL in any cell -------------------------------------------------------
+
+
+def _with_nul_in_each_cell(text: str) -> list[str]:
+    """`text` once for every cell start and line end, with a NUL put there."""
+    starts = [0] + [i + 1 for i, c in enumerate(text) if c in ",\n"]
+    return [text[:i] + "\x00" + text[i:] for i in sorted(set(starts)) if i < len(text)]
+
+
+def _stored_text_with_nul() -> list[str]:
+    """Every stored text value, of the models uploads write, that holds a NUL."""
+    from django.db import models as m
+
+    from jtbd.models import JobStep
+    from surveys.models import Invitation
+
+    found = []
+    for model in (Job, JobStep, DesiredOutcome, Survey, Question, Response, Invitation):
+        text = [
+            f.attname
+            for f in model._meta.concrete_fields
+            if isinstance(f, m.CharField | m.TextField)
+        ]
+        for row in model.objects.values_list("pk", *text):
+            found += [f"{model.__name__} {row[0]}" for v in row[1:] if v and "\x00" in v]
+        if model is Response:
+            found += [
+                f"Response {pk}"
+                for pk, p in model.objects.values_list("pk", "profile")
+                if "\x00" in json.dumps(p)
+            ]
+    return found
+
+
+def _counts() -> tuple[int, ...]:
+    from jtbd.models import JobStep
+    from surveys.models import Invitation
+
+    return tuple(
+        m.objects.count()
+        for m in (Job, JobStep, DesiredOutcome, Survey, Question, Response, Invitation)
+    )
+
+
+CATALOGUE_CSV = (
+    "stage,step_title,code,statement,status\n"
+    "execute,Use it,O9{n},Minimize the time it takes to find a file,approved\n"
+)
+PEOPLE_CSV = "external_id\nperson-{n}\nsomeone{n}@example.org\n"
+
+
+def _responses_csv(codes: list[str]) -> str:
+    header = ",".join(
+        ["respondent_id", "role", *(f"{p}_{c}" for c in codes for p in ("imp", "sat"))]
+    )
+    return header + "\nr{n},Lead," + ",".join(["4", "2"] * len(codes)) + "\n"
+
+
+@pytest.mark.parametrize(
+    "upload",
+    [
+        "catalogue-api",
+        "catalogue-page",
+        "responses-api",
+        "responses-page",
+        "study-api",
+        "people-page",
+    ],
+)
+def test_an_uploaded_file_with_a_nul_in_any_cell_is_refused_or_stored_without_it(
+    upload, client, owner, job
+):
+    survey = services.create_survey(workspace=job.workspace, job=job, title="S")
+    services.publish_survey(survey=survey)
+    api = APIClient()
+    api.force_authenticate(owner)
+    client.force_login(owner)
+    codes = list(survey.current_version.outcome_codes)
+    base, send = {
+        "catalogue-api": (
+            CATALOGUE_CSV,
+            lambda f: api.post(f"/api/jobs/{job.pk}/import-csv/", {"file": f}),
+        ),
+        "catalogue-page": (
+            CATALOGUE_CSV,
+            lambda f: client.post(f"/jobs/{job.pk}/import-csv/", {"file": f}),
+        ),
+        "responses-api": (
+            _responses_csv(codes),
+            lambda f: api.post(
+                f"/api/surveys/{survey.pk}/import-responses/",
+                {"file": f, "profile_columns": "role"},
+            ),
+        ),
+        "responses-page": (
+            _responses_csv(codes),
+            lambda f: client.post(
+                f"/surveys/{survey.pk}/import/",
+                {
+                    "file": f,
+                    "profile_columns": "role",
+                    "id_column": "respondent_id",
+                    "importance_pattern": "imp_{code}",
+                    "satisfaction_pattern": "sat_{code}",
+                },
+            ),
+        ),
+        "study-api": (
+            _responses_csv(["X1", "X2"]),
+            lambda f: api.post(
+                "/api/surveys/import-study/",
+                {
+                    "file": f,
+                    "name": "Study",
+                    "workspace": job.workspace.pk,
+                    "profile_columns": "role",
+                },
+            ),
+        ),
+        "people-page": (
+            PEOPLE_CSV,
+            lambda f: client.post(f"/surveys/{survey.pk}/invitations/", {"file": f}),
+        ),
+    }[upload]
+    api.raise_request_exception = client.raise_request_exception = False
+    wrong = []
+    # Each file has ids of its own ({n}), so one accepted does not spoil the next.
+    for n, text in enumerate(_with_nul_in_each_cell(base)):
+        text = text.replace("{n}", str(n))
+        before = _counts()
+        reply = send(upload_file("upload.csv", text.encode()))
+        where = repr(text[max(0, text.index("\x00") - 12) : text.index("\x00") + 12])
+        if reply.status_code >= 500:
+            wrong.append(f"{where}: {reply.status_code}")
+        elif reply.status_code >= 400 and _counts() != before:
+            wrong.append(f"{where}: refused with {reply.status_code} but rows changed")
+        if stored := _stored_text_with_nul():
+            wrong.append(f"{where}: {reply.status_code}, NUL stored in {stored}")
+            break
+    assert wrong == [], "\n".join(wrong)
+    # The control: the file without a NUL is accepted.
+    control = send(upload_file("upload.csv", base.replace("{n}", "999").encode()))
+    assert control.status_code in (201, 302), control.content[:300]
