@@ -2,13 +2,17 @@
 
 The cases an outside probe found giving 500s: a NUL or a lone surrogate in a free-text, profile
 or "other" answer (JSON or the web form), JSON nested 50,000 levels deep, and a NUL in the
-link's token. SQLite keeps NUL where PostgreSQL refuses it, so this runs on PostgreSQL only,
-against a real gunicorn, and checks every answer's status and that no row was added.
+link's token; besides them a NUL in the session cookie (a 500 on every route before) and bodies
+shorter than they declare. SQLite keeps NUL where PostgreSQL refuses it, so this runs on
+PostgreSQL only, against a real gunicorn, and checks every answer's status and that no row was
+added.
 """
 
 from __future__ import annotations
 
 import json
+import socket
+import time
 
 import pytest
 from django.conf import settings
@@ -89,6 +93,23 @@ def json_cases(survey: Survey) -> dict[str, tuple[bytes, str]]:
     }
 
 
+def send_truncated(port: int, path: str, content_type: str, body: bytes) -> tuple[int, float]:
+    """A request declaring 1000 bytes of body that sends fewer and then ends its side of the
+    connection: (the status, seconds until the answer)."""
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {content_type}\r\n"
+        "Content-Length: 1000\r\nConnection: close\r\n\r\n"
+    )
+    started = time.monotonic()
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as conn:
+        conn.sendall(head.encode() + body)
+        conn.shutdown(socket.SHUT_WR)
+        answer = b""
+        while chunk := conn.recv(65536):
+            answer += chunk
+    return int(answer.split(b" ", 2)[1]), time.monotonic() - started
+
+
 @pytest.mark.timeout(180)
 def test_the_reported_bad_inputs_get_400_through_gunicorn_on_postgresql_and_store_nothing(
     tmp_path,
@@ -151,6 +172,17 @@ def test_the_reported_bad_inputs_get_400_through_gunicorn_on_postgresql_and_stor
         assert accepted.status == 302, (accepted.status, accepted.text[:300])
         response.refresh_from_db()
         assert (response.page, response.current_solution) == (2, "a b")
+        assert Response.objects.count() == 1
+
+        # Bodies shorter than they declare, from a client that then stops sending.
+        for content_type, body in (
+            ("application/json", json.dumps(submission(survey, "cut")).encode()[:60]),
+            ("multipart/form-data; boundary=XX", b"--XX\r\nContent-Disposition: form-data; na"),
+            ("application/x-www-form-urlencoded", b"page=1&q-role=Le"),
+        ):
+            for path in (submit_path, invitation.path()):
+                status, seconds = send_truncated(server.port, path, content_type, body)
+                assert 400 <= status < 500 and seconds < 5, (path, content_type, status, seconds)
         assert Response.objects.count() == 1
         assert "Traceback" not in server.log() and "Internal Server Error" not in server.log()
     except BaseException:
