@@ -16,6 +16,7 @@ Nothing is stored when a request is refused: no view has run.
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from collections.abc import Callable, Iterable
@@ -248,7 +249,13 @@ def _check_body(request: HttpRequest, encoding: str) -> None:
         # Django reads multipart text with replacement characters for bytes it cannot decode
         # and drops unprintable characters from file names, so only a NUL in a field can
         # remain; the imports check their files' contents themselves.
-        for name, values in request.POST.lists():
+        # Django parses multipart bodies of POST requests only; DRF parses the others later.
+        fields = (
+            request.POST
+            if request.method == "POST"
+            else request.parse_file_upload(request.META, io.BytesIO(request.body))[0]
+        )
+        for name, values in fields.lists():
             for value in (name, *values):
                 if what := text_problem(value):
                     raise BadInput(f"the form field “{_shown(name)}”", what)

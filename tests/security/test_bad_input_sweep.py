@@ -30,6 +30,7 @@ import pytest
 from django.contrib.contenttypes.models import ContentType
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
+from django.test.client import BOUNDARY, MULTIPART_CONTENT, encode_multipart
 from django.urls import reverse
 from drf_spectacular.generators import SchemaGenerator
 
@@ -149,6 +150,11 @@ def _requests(route: Route, world: World) -> Iterator[tuple[str, str, Send]]:
     csv = b"respondent_id,imp_O001,sat_O001\nm-1,5,1\n"
     multipart = {**fields, "file": SimpleUploadedFile("data.csv", csv, "text/csv")}
     yield "multipart field NUL", "contains a NUL", _post({**multipart, "statement": NUL})
+    patch = encode_multipart(BOUNDARY, {**multipart, "statement": NUL})
+    yield "multipart PATCH field NUL", "contains a NUL", _send("patch", patch, MULTIPART_CONTENT)
+    yield "multipart PUT field NUL", "contains a NUL", _send("put", patch, MULTIPART_CONTENT)
+    form = _urlencoded(fields, "a%00b")
+    yield "form PATCH NUL", "contains a NUL", _send("patch", form, FORM)
     yield "cookie NUL", "cookie “csrftoken” contains a NUL", _get("", cookie=("csrftoken", NUL))
     yield "session cookie NUL", "cookie “sessionid”", _get("", cookie=("sessionid", NUL * 8))
     yield "header NUL", "header Authorization contains a NUL", _get("", HTTP_AUTHORIZATION=NUL)
@@ -167,10 +173,15 @@ def _get(query: str, cookie: tuple[str, str] | None = None, **headers: str) -> S
     return send
 
 
+FORM = "application/x-www-form-urlencoded"
+
+
 def _post_form(body: bytes, query: str = "") -> Send:
-    return lambda client, url: client.post(
-        url + query, body, content_type="application/x-www-form-urlencoded"
-    )
+    return lambda client, url: client.post(url + query, body, content_type=FORM)
+
+
+def _send(method: str, body: bytes, content_type: str) -> Send:
+    return lambda client, url: getattr(client, method)(url, body, content_type=content_type)
 
 
 def _post(data: dict) -> Send:
