@@ -210,8 +210,12 @@ class _Checker:
 
 def parse_json_bytes(data: bytes | str) -> object:
     try:
-        return inputs.loads(data, encoding="utf-8-sig", where="the file")
-    except inputs.BadInput as exc:  # not UTF-8 or JSON, nested too deep, NUL or lone surrogates
+        text = data.decode("utf-8-sig") if isinstance(data, bytes) else data
+    except UnicodeDecodeError:
+        raise CatalogueImportError([Problem("file", "encoding", "is not UTF-8 text")]) from None
+    try:
+        return inputs.loads(text, where="the file")
+    except inputs.BadInput as exc:  # not JSON, nested too deep, NUL or lone surrogates
         raise CatalogueImportError([Problem(exc.at or "file", "json", exc.what)]) from None
 
 
