@@ -266,7 +266,7 @@ class SurveyViewSet(viewsets.ModelViewSet):
         return Response(fieldwork_stats(self.get_object()))
 
     @extend_schema(responses=SurveyVersionSerializer(many=True))
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=None)  # a plain list, as documented
     def versions(self, request, pk=None, format=None) -> Response:
         survey = self.get_object()
         versions = survey.versions.select_related("published_by").order_by("number")
@@ -407,7 +407,7 @@ class SurveyViewSet(viewsets.ModelViewSet):
         description="The survey's erasures of personal data, newest first: who, when, what "
         "and how many rows changed; never the erased identifiers.",
     )
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=None)  # a plain list, as documented
     def erasures(self, request, pk=None, format=None) -> Response:
         survey = self.get_object()
         return Response(ErasureRecordSerializer(survey.erasures.all(), many=True).data)
