@@ -37,9 +37,11 @@ class AutoSchema(openapi.AutoSchema):
 
     def _error_codes(self) -> dict[int, str]:
         public = any(isinstance(p, AllowAny) for p in self.view.get_permissions())
-        codes: dict[int, str] = {}
-        if self.method in _WRITES or self._is_list_view() or self.get_override_parameters():
-            codes[400] = "The request is malformed or a value is not valid; the body says which."
+        # Any request can be refused as malformed: text that cannot be stored (a NUL) in its
+        # URL, query string or headers is a 400 before the view runs (config/inputs.py).
+        codes: dict[int, str] = {
+            400: "The request is malformed or a value is not valid; the body says which."
+        }
         if not public:
             codes[401] = "Not signed in, or the token given is not valid."
             codes[403] = "Your role may not do this (or a signed-in browser sent no CSRF token)."

@@ -2,32 +2,23 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 
-
-def _has_nul(value: object) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(v) for v in value)
-    return False
+from config import inputs
 
 
 class SafeJSONParser(JSONParser):
+    """DRF's JSON parser reading through `config.inputs.loads`: invalid text, NaN, nesting deeper
+    than inputs.MAX_JSON_DEPTH, NUL characters and lone surrogates are a 400 naming the place,
+    where DRF's own parser lets some through to the database or fails with a RecursionError."""
+
     def parse(self, stream, media_type=None, parser_context=None):
+        encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
         try:
-            data = super().parse(stream, media_type, parser_context)
-        except (RecursionError, ValueError) as exc:
-            # Deep nesting and integers too long to convert escape DRF's own handling.
-            raise ParseError(f"JSON parse error - {type(exc).__name__}") from None
-        try:
-            nul = _has_nul(data)
-        except RecursionError:
-            raise ParseError("JSON parse error - nested too deeply") from None
-        if nul:
-            # PostgreSQL cannot store NUL in text; refuse it here with a clear message.
-            raise ParseError("Text may not contain NUL (\\u0000) characters.")
-        return data
+            return inputs.loads(stream.read(), encoding=encoding)
+        except inputs.BadInput as exc:
+            # DRF's own wording for a body that is not JSON, so clients see one style.
+            prefix = "JSON parse error - " if exc.what.startswith("is not valid") else ""
+            raise ParseError(f"{prefix}{exc.message}") from None

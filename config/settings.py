@@ -63,6 +63,9 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "config.security.RequestSizeLimitMiddleware",
     "config.security.PublicRateLimitMiddleware",
+    # Before anything reads the session, the user or a form: NUL, lone surrogates, bytes that
+    # are not UTF-8 in the URL, headers or form body are a 400 (config/inputs.py).
+    "config.inputs.RefuseUnreadableInputMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from django.db import transaction
 
+from config import inputs
 from jtbd.models import (
     OUTCOME_CODE_RE,
     DesiredOutcome,
@@ -207,19 +208,15 @@ class _Checker:
 # --- JSON import ------------------------------------------------------------------------------
 
 
-def parse_json_bytes(data: bytes | str) -> dict:
+def parse_json_bytes(data: bytes | str) -> object:
     try:
         text = data.decode("utf-8-sig") if isinstance(data, bytes) else data
-        document = json.loads(text)
     except UnicodeDecodeError:
         raise CatalogueImportError([Problem("file", "encoding", "is not UTF-8 text")]) from None
-    except json.JSONDecodeError as exc:
-        raise CatalogueImportError(
-            [Problem(f"line {exc.lineno} column {exc.colno}", "json", exc.msg)]
-        ) from None
-    except (ValueError, RecursionError) as exc:  # integers too long, nesting too deep
-        raise CatalogueImportError([Problem("file", "json", f"cannot be read: {exc}")]) from None
-    return document
+    try:
+        return inputs.loads(text, where="the file")
+    except inputs.BadInput as exc:  # not JSON, nested too deep, NUL or lone surrogates
+        raise CatalogueImportError([Problem(exc.at or "file", "json", exc.what)]) from None
 
 
 def import_json(workspace: Workspace, document: object) -> ImportResult:

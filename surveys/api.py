@@ -7,8 +7,6 @@ read, and writes need an owner or researcher (403 otherwise).
 
 from __future__ import annotations
 
-import json
-
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Prefetch, ProtectedError, Q
@@ -18,14 +16,16 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import SAFE_METHODS, AllowAny, BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config import inputs
 from config.api import Conflict, as_drf_error
 from config.params import filter_by_choice, filter_by_id
+from config.parsers import SafeJSONParser
 from jtbd.models import DesiredOutcome, Job
 from jtbd.permissions import CanWriteWorkspace, require_write
 from surveys import erasure, importing, services, submission, versions
@@ -266,7 +266,7 @@ class SurveyViewSet(viewsets.ModelViewSet):
         return Response(fieldwork_stats(self.get_object()))
 
     @extend_schema(responses=SurveyVersionSerializer(many=True))
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=None)  # a plain list, as documented
     def versions(self, request, pk=None, format=None) -> Response:
         survey = self.get_object()
         versions = survey.versions.select_related("published_by").order_by("number")
@@ -407,7 +407,7 @@ class SurveyViewSet(viewsets.ModelViewSet):
         description="The survey's erasures of personal data, newest first: who, when, what "
         "and how many rows changed; never the erased identifiers.",
     )
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=None)  # a plain list, as documented
     def erasures(self, request, pk=None, format=None) -> Response:
         survey = self.get_object()
         return Response(ErasureRecordSerializer(survey.erasures.all(), many=True).data)
@@ -521,7 +521,7 @@ class PublicResponseView(APIView):
     # Limited per client address by config.security.PublicRateLimitMiddleware (RATE_LIMIT_PUBLIC,
     # the same 429 body), before the request gets here: a DRF throttle would count it twice.
     throttle_classes: list = []
-    parser_classes = [JSONParser]
+    parser_classes = [SafeJSONParser]
 
     @extend_schema(
         auth=[],
@@ -635,8 +635,8 @@ _QUICK_ACCEPT = frozenset({"", "*/*", "application/*", "application/json"})
 
 def _plain_json_object(request: HttpRequest) -> dict | None:
     """The body, when it is a JSON object sent as UTF-8 `application/json` (what clients send)
-    by a client that accepts JSON and names no `format`, read as DRF's strict parser reads it
-    (no NaN or Infinity); otherwise None."""
+    by a client that accepts JSON and names no `format`, read as DRF's parser reads it
+    (`config.inputs.loads`); otherwise None."""
     if request.content_type != "application/json":
         return None
     if request.content_params.get("charset", "utf-8").lower() not in ("utf-8", "utf8"):
@@ -649,11 +649,7 @@ def _plain_json_object(request: HttpRequest) -> dict | None:
     if request.META.get("QUERY_STRING"):  # ?format=… is DRF's; the endpoint takes no other
         return None
     try:
-        data = json.loads(request.body.decode("utf-8"), parse_constant=_not_json)
-    except (ValueError, RecursionError):  # UnicodeDecodeError and JSONDecodeError included
+        data = inputs.loads(request.body)
+    except inputs.BadInput:  # DRF's parser reads it again and answers 400 with the reason
         return None
     return data if type(data) is dict else None
-
-
-def _not_json(constant: str) -> None:
-    raise ValueError(f"{constant} is not JSON")

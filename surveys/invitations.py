@@ -29,6 +29,9 @@ def parse_people(text: str) -> tuple[list[tuple[str, str]], list[str]]:
         if len(value) > 200:
             problems.append(f"Line {number}: longer than 200 characters.")
             continue
+        if "\x00" in value:  # from an uploaded file: PostgreSQL stores no NUL in text
+            problems.append(f"Line {number}: contains a NUL character (U+0000).")
+            continue
         if "@" in value:
             try:
                 validate_email(value)
