@@ -28,10 +28,11 @@ from rest_framework.permissions import SAFE_METHODS, BasePermission, IsAuthentic
 from rest_framework.response import Response
 
 from analysis import exports
-from analysis.cancel import cancel_run
 from analysis.core.compare import compare_groups
 from analysis.core.scoring import BAND_LABELS
 from analysis.models import AnalysisRun, OutcomeResult, RunStatus, SegmentResult
+from analysis.parameters import DEFAULT_PARAMETERS
+from analysis.runs import cancel_run, request_analysis
 from analysis.serializers import (
     EXPORT_FORMATS,
     REST,
@@ -47,7 +48,6 @@ from analysis.serializers import (
     SegmentsSerializer,
     segmentation_summary,
 )
-from analysis.services import DEFAULT_PARAMETERS, request_analysis
 from config.api import Conflict, as_drf_error
 from config.params import filter_by_choice, filter_by_id
 from config.parsers import SafeJSONParser

@@ -16,9 +16,9 @@ from rest_framework.exceptions import ValidationError
 from analysis.api import compare_in_run
 from analysis.core.compare import compare
 from analysis.models import AnalysisRun, OutcomeResult
+from analysis.parameters import DEFAULT_PARAMETERS
 from analysis.results_views import _survey_for
 from analysis.serializers import REST
-from analysis.services import DEFAULT_PARAMETERS
 from config.params import valid_id
 from surveys.models import QuestionKind, Survey
 from surveys.models import Response as SurveyResponse

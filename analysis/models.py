@@ -156,14 +156,6 @@ class AnalysisRun(models.Model):
         """The whole sample's outcome results, best opportunity first."""
         return self.outcome_results.filter(segment=None).order_by("rank", "position")
 
-    def cancel(self) -> bool:
-        """Cancel a run that has not started; True if it was still queued."""
-        return bool(
-            AnalysisRun.objects.filter(pk=self.pk, status=RunStatus.QUEUED).update(
-                status=RunStatus.CANCELLED, finished_at=timezone.now()
-            )
-        )
-
 
 class SegmentResult(models.Model):
     """One outcome-based segment of a run. `number` is 1 for the largest segment."""

@@ -10,7 +10,7 @@ from rest_framework import serializers
 
 from analysis.exports import RESULT_COLUMNS
 from analysis.models import AnalysisRun, OutcomeResult, SegmentResult
-from analysis.services import MAX_K, parse_segments
+from analysis.parameters import MAX_K, parse_segments
 from jtbd.serializers import ScopedPrimaryKeyField
 from surveys.models import Survey
 

@@ -8,7 +8,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
-from analysis import services
+from analysis import runs
 from analysis.forms import StartAnalysisForm
 from analysis.models import AnalysisRun, OutcomeResult, RunStatus
 from surveys.models import Survey
@@ -50,7 +50,7 @@ def analysis_page(request: HttpRequest, pk: int) -> HttpResponse:
             raise PermissionDenied("Viewers can read results but cannot start an analysis.")
         if form.is_valid():
             try:
-                run = services.request_analysis(
+                run = runs.request_analysis(
                     survey=survey, parameters=form.parameters(), by=request.user
                 )
             except ValidationError as exc:

@@ -23,7 +23,7 @@ for analysis, and a new analysis gives the same scores (rows are read in respons
 
 Each erasure is one transaction holding the survey's row lock: erasures of one survey run one
 after the other, and an analysis storing its results takes the same lock and then re-reads the
-respondent ids (`analysis.services._respondent_ids_now`), so it never stores ids it read before
+respondent ids (`analysis.storing._respondent_ids_now`), so it never stores ids it read before
 an erasure.
 Each writes an `ErasureRecord`; erasing again is harmless (nothing left to change, the record says
 0). An identifier the survey does not hold, and never held, raises `UnknownRespondent` and
@@ -173,7 +173,7 @@ def find_erasures(*, survey: Survey, identifier: str) -> list[ErasureRecord]:
 
 def _lock(survey: Survey) -> Survey:
     """The survey, locked until the erasure commits: erasures of one survey run one after the
-    other, and a run storing its results waits (analysis.services._respondent_ids_now)."""
+    other, and a run storing its results waits (analysis.storing._respondent_ids_now)."""
     return Survey.objects.select_for_update().get(pk=survey.pk)
 
 

@@ -15,7 +15,7 @@ import pytest
 from django.test import Client
 from PIL import Image
 
-from analysis import services
+from analysis import runs
 from analysis.charts import (
     HEIGHT,
     LABEL_SIZE,
@@ -229,7 +229,7 @@ def survey(workspace):
 
 @pytest.fixture
 def run(survey):
-    run = services.analyze_now(survey=survey, parameters={"segments": "off"})
+    run = runs.analyze_now(survey=survey, parameters={"segments": "off"})
     assert run.status == RunStatus.SUCCEEDED
     OutcomeResult.objects.filter(run=run, code="A1").update(statement=EVIL)
     return run

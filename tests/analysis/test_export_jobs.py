@@ -9,7 +9,7 @@ import openpyxl
 import pytest
 from django.test import Client
 
-from analysis import export_jobs, exports, services
+from analysis import export_jobs, exports, runs
 from analysis.models import ExportJob, ExportStatus
 from surveys.importing import ImportOptions, import_study
 
@@ -24,7 +24,7 @@ def survey(workspace):
     survey = import_study(
         workspace=workspace, name="Adoption", data="\n".join(rows), options=ImportOptions()
     ).survey
-    services.analyze_now(survey=survey, parameters={"segments": "off"})
+    runs.analyze_now(survey=survey, parameters={"segments": "off"})
     return survey
 
 

@@ -20,7 +20,7 @@ from django.core.management import CommandError, call_command
 from analysis import exports
 from analysis.exports import BAND_STYLES, RESULT_COLUMNS, sheet_title, spss_name
 from analysis.models import AnalysisRun, OutcomeResult
-from analysis.services import analyze_now
+from analysis.runs import analyze_now
 from surveys.models import (
     CES_TEXT,
     CURRENT_SOLUTION_TEXT,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from analysis import services
+from analysis import runs
 from surveys.importing import ImportOptions, import_study
 
 pytestmark = pytest.mark.django_db
@@ -23,7 +23,7 @@ def survey(workspace):
     survey = import_study(
         workspace=workspace, name="Adoption", data="\n".join(rows), options=ImportOptions()
     ).survey
-    services.analyze_now(survey=survey, parameters={"segments": "off"})
+    runs.analyze_now(survey=survey, parameters={"segments": "off"})
     return survey
 
 

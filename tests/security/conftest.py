@@ -9,8 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pytest
 
-from analysis import export_jobs
-from analysis import services as analysis_services
+from analysis import export_jobs, runs
 from analysis.core import synthetic
 from analysis.models import AnalysisRun, ExportJob, SegmentResult
 from jtbd import services as jtbd_services
@@ -193,7 +192,7 @@ def build_world(name: str, text: Callable[[str], str], *, slug: str) -> World:
         Response.objects.filter(pk=response.pk).update(current_solution=solution)
     response = survey.responses.order_by("pk").first()
 
-    succeeded = analysis_services.analyze_now(
+    succeeded = runs.analyze_now(
         survey=survey, parameters={"segments": 2, "n_resamples": 1000}, by=owner
     )
     assert succeeded.status == "succeeded", succeeded.error

@@ -24,7 +24,10 @@ from rest_framework.test import APIClient
 
 from analysis import export_jobs, exports
 from analysis.models import AnalysisRun, ExportJob, ExportStatus, RunStatus, SegmentMembership
-from analysis.services import StageTimer, analyze_now, clean_parameters, compute, store_results
+from analysis.parameters import clean_parameters
+from analysis.pipeline import StageTimer, compute
+from analysis.runs import analyze_now
+from analysis.storing import store_results
 from surveys import erasure, services
 from surveys.importing import ImportOptions, import_responses
 from surveys.invitations import add_invitations
