@@ -43,13 +43,13 @@ from django.db.models import Case, CharField, F, Q, QuerySet, Value, When
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
+from analysis.export_formats import WITH_RESPONDENT_IDS
 from analysis.models import ExportJob, ExportStatus, SegmentMembership
 from surveys.models import ErasureRecord, ErasureScope, Invitation, Response, Survey
 from workspaces.models import Role
 
 ERASED_PREFIX = "erased-"
 # Only SPSS files hold one row per respondent with the id; results files hold one per outcome.
-EXPORT_FORMATS_WITH_IDS = ("sav",)
 
 
 class UnknownRespondent(Exception):
@@ -326,7 +326,7 @@ def _as_int(value: str | None) -> int | None:
 def _drop_exports(survey: Survey) -> int:
     """Delete the survey's stored export files that hold respondent ids, and fail any still
     being built (it may have read the ids before the erasure). Returns how many."""
-    jobs = ExportJob.objects.filter(survey=survey, format__in=EXPORT_FORMATS_WITH_IDS)
+    jobs = ExportJob.objects.filter(survey=survey, format__in=WITH_RESPONDENT_IDS)
     now = timezone.now()
     message = "Deleted: personal data of this survey were erased. Export again."
     deleted = jobs.filter(status=ExportStatus.SUCCEEDED).update(

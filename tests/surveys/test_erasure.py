@@ -22,7 +22,7 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 from rest_framework.test import APIClient
 
-from analysis import export_jobs, exports
+from analysis import export_jobs, export_sav, exports
 from analysis.models import AnalysisRun, ExportJob, ExportStatus, RunStatus, SegmentMembership
 from analysis.parameters import clean_parameters
 from analysis.pipeline import StageTimer, compute
@@ -200,7 +200,7 @@ def everything_shown(survey: Survey, api: APIClient, page: Client, tmp_path) -> 
     shown.append("\n".join(sav_ids(sav.content, tmp_path)))
     for run in AnalysisRun.objects.filter(survey=survey, status=RunStatus.SUCCEEDED):
         shown.append(exports.segments_csv(run))
-        shown.append("\n".join(sav_ids(exports.respondents_sav(run), tmp_path)))
+        shown.append("\n".join(sav_ids(export_sav.respondents_sav(run), tmp_path)))
     return "\n".join(shown)
 
 
