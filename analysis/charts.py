@@ -34,6 +34,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
+from analysis.core.numbers import finite_or_none
+
 __all__ = [
     "HEIGHT",
     "WIDTH",
@@ -59,7 +61,9 @@ class Point:
 
     @property
     def plottable(self) -> bool:
-        return _finite(self.importance) and _finite(self.satisfaction)
+        return finite_or_none(self.importance) is not None and (
+            finite_or_none(self.satisfaction) is not None
+        )
 
 
 # Geometry of the viewBox (user units). The plot is a square; the legend sits under it.
@@ -561,11 +565,7 @@ def _scores(point: Point, *, long: bool = False) -> str:
 
 
 def _num(value: float | None) -> str:
-    return f"{value:.1f}" if _finite(value) else "n/a"
-
-
-def _finite(value: float | None) -> bool:
-    return value is not None and math.isfinite(value)
+    return f"{value:.1f}" if finite_or_none(value) is not None else "n/a"
 
 
 def _clean(value: str) -> str:

@@ -28,7 +28,6 @@ from config.params import filter_by_choice, filter_by_id, valid_id
 from config.parsers import SafeJSONParser
 from jtbd import catalogue, services
 from jtbd.models import DesiredOutcome, Job, JobStep, OutcomeStatus
-from jtbd.permissions import CanWriteWorkspace, require_write
 from jtbd.serializers import (
     DesiredOutcomeSerializer,
     ImportErrorSerializer,
@@ -43,6 +42,7 @@ from jtbd.serializers import (
 )
 from jtbd.statements import check_statement
 from workspaces.models import Workspace
+from workspaces.permissions import CanWriteWorkspace, require_write
 
 
 def _import_problem_response(exc: catalogue.CatalogueImportError) -> Response:

@@ -19,7 +19,7 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
-from rest_framework.permissions import SAFE_METHODS, AllowAny, BasePermission, IsAuthenticated
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -27,8 +27,8 @@ from rest_framework.views import APIView
 from config.api import Conflict, as_drf_error
 from config.params import filter_by_choice, filter_by_id
 from jtbd.models import DesiredOutcome, Job
-from jtbd.permissions import CanWriteWorkspace, require_write
 from surveys import erasure, importing, services, submission, versions
+from surveys.fieldwork import fieldwork_stats
 from surveys.invitations import add_invitations, links_csv, parse_people
 from surveys.models import (
     Invitation,
@@ -62,25 +62,9 @@ from surveys.serializers import (
     SurveyVersionSerializer,
     read_public_submission,
 )
-from surveys.views import fieldwork_stats
+from workspaces.permissions import CanWriteWorkspace, require_write
 
 REPORT_LIMIT = 50
-
-
-def _survey_of(obj) -> Survey:
-    return obj if isinstance(obj, Survey) else obj.survey
-
-
-class CanWriteSurvey(BasePermission):
-    """Members read; owners and researchers write. Objects of other workspaces never get here:
-    the querysets are scoped, so those are 404s."""
-
-    message = CanWriteWorkspace.message
-
-    def has_object_permission(self, request, view, obj) -> bool:
-        if request.method in SAFE_METHODS:
-            return True
-        return _survey_of(obj).workspace.can_write(request.user)
 
 
 def _outcomes_by_code(job: Job, codes: list[str]) -> list[DesiredOutcome]:
@@ -131,7 +115,7 @@ SURVEY_FILTERS = [
 @extend_schema(parameters=SURVEY_FILTERS)
 class SurveyViewSet(viewsets.ModelViewSet):
     serializer_class = SurveySerializer
-    permission_classes = [IsAuthenticated, CanWriteSurvey]
+    permission_classes = [IsAuthenticated, CanWriteWorkspace]
 
     def get_queryset(self):
         responses = {
@@ -429,7 +413,7 @@ SURVEY_FILTER = OpenApiParameter("survey", int, description="Only this survey's 
 @extend_schema(parameters=[SURVEY_FILTER])
 class QuestionViewSet(viewsets.ModelViewSet):
     serializer_class = QuestionSerializer
-    permission_classes = [IsAuthenticated, CanWriteSurvey]
+    permission_classes = [IsAuthenticated, CanWriteWorkspace]
 
     def get_queryset(self):
         qs = Question.objects.filter(survey__in=Survey.objects.for_user(self.request.user))
@@ -485,7 +469,7 @@ class InvitationViewSet(viewsets.ReadOnlyModelViewSet):
 )
 class ResponseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = ResponseSerializer
-    permission_classes = [IsAuthenticated, CanWriteSurvey]
+    permission_classes = [IsAuthenticated, CanWriteWorkspace]
 
     def get_queryset(self):
         qs = SurveyResponse.objects.for_user(self.request.user).defer("shown_order", "page_seconds")

@@ -14,8 +14,8 @@ import pytest
 from rest_framework.test import APIClient
 
 from analysis import exports, runs
-from analysis.api import CONTENT_TYPES
 from analysis.core import synthetic
+from analysis.export_formats import FORMATS
 from analysis.models import AnalysisRun, OutcomeResult, RunStatus, SegmentResult
 from analysis.parameters import clean_parameters
 from analysis.storing import Superseded
@@ -375,7 +375,7 @@ def test_xlsx_and_sav_exports_are_files_real_readers_open(viewer, run, tmp_path)
     url = f"/api/surveys/{run.survey_id}/exports/"
     xlsx = api.get(url, {"format": "xlsx", "segment": 1})
     assert xlsx.status_code == 200, xlsx.content[:300]
-    assert xlsx["Content-Type"] == CONTENT_TYPES["xlsx"]
+    assert xlsx["Content-Type"] == FORMATS["xlsx"].content_type
     assert xlsx["Content-Disposition"].endswith('-results-segment-1.xlsx"')
     book = openpyxl.load_workbook(io.BytesIO(xlsx.content))
     assert len(book.sheetnames) == 2 and book.sheetnames[0].startswith("1 ")
