@@ -6,10 +6,11 @@ from rest_framework.routers import DefaultRouter
 from analysis import api as analysis_api
 from jtbd import api as jtbd_api
 from surveys import api as surveys_api
+from workspaces import api as workspaces_api
 from workspaces.auth import LockoutAdminAuthenticationForm, SignInView, admin_login
 
 router = DefaultRouter()
-router.register("workspaces", jtbd_api.WorkspaceViewSet, basename="workspace")
+router.register("workspaces", workspaces_api.WorkspaceViewSet, basename="workspace")
 router.register("jobs", jtbd_api.JobViewSet, basename="job")
 router.register("steps", jtbd_api.JobStepViewSet, basename="step")
 router.register("outcomes", jtbd_api.DesiredOutcomeViewSet, basename="outcome")
@@ -67,6 +68,7 @@ urlpatterns = [
     path("", include("analysis.urls")),
     path("", include("surveys.urls")),
     path("", include("jtbd.urls")),
+    path("", include("workspaces.urls")),
 ]
 
 # Unmatched URLs under /api/ answer JSON like the rest of the API (config/api.py).

@@ -38,7 +38,6 @@ from jtbd.serializers import (
     ReorderSerializer,
     StatementCheckInputSerializer,
     StatementCheckSerializer,
-    WorkspaceSerializer,
 )
 from jtbd.statements import check_statement
 from workspaces.models import Workspace
@@ -50,13 +49,6 @@ def _import_problem_response(exc: catalogue.CatalogueImportError) -> Response:
         {"detail": str(exc), "problems": [p.to_dict() for p in exc.problems]},
         status=status.HTTP_400_BAD_REQUEST,
     )
-
-
-class WorkspaceViewSet(viewsets.ReadOnlyModelViewSet):
-    serializer_class = WorkspaceSerializer
-
-    def get_queryset(self):
-        return Workspace.objects.for_user(self.request.user)
 
 
 def _refused_delete(code: int, why: str):
