@@ -6,6 +6,7 @@ from rest_framework.routers import DefaultRouter
 from analysis import api as analysis_api
 from jtbd import api as jtbd_api
 from surveys import api as surveys_api
+from surveys import public_api, respondent_api
 from workspaces import api as workspaces_api
 from workspaces.auth import LockoutAdminAuthenticationForm, SignInView, admin_login
 
@@ -16,8 +17,8 @@ router.register("steps", jtbd_api.JobStepViewSet, basename="step")
 router.register("outcomes", jtbd_api.DesiredOutcomeViewSet, basename="outcome")
 router.register("surveys", surveys_api.SurveyViewSet, basename="survey")
 router.register("questions", surveys_api.QuestionViewSet, basename="question")
-router.register("invitations", surveys_api.InvitationViewSet, basename="invitation")
-router.register("responses", surveys_api.ResponseViewSet, basename="response")
+router.register("invitations", respondent_api.InvitationViewSet, basename="invitation")
+router.register("responses", respondent_api.ResponseViewSet, basename="response")
 router.register("runs", analysis_api.RunViewSet, basename="run")
 router.register("segments", analysis_api.SegmentViewSet, basename="segment")
 
@@ -28,7 +29,7 @@ urlpatterns = [
     # The busiest route, first: every respondent's submission skips resolving the others.
     path(
         "api/public/surveys/<str:public_token>/responses/",
-        surveys_api.PublicResponseView.as_view(),
+        public_api.PublicResponseView.as_view(),
         name="public-submit",
     ),
     path("admin/login/", admin_login, name="admin-login"),
