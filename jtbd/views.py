@@ -20,7 +20,8 @@ from jtbd.forms import (
     StepForm,
 )
 from jtbd.models import DesiredOutcome, Job, JobStep, OutcomeStatus
-from jtbd.statements import check_statement, near_duplicate_finding, near_duplicates
+from jtbd.similarity import near_duplicates
+from jtbd.statements import check_statement, near_duplicate_finding
 from workspaces.access import current_membership
 
 

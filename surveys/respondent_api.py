@@ -126,7 +126,6 @@ class ResponseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
 # The survey viewset's actions about respondents: inviting, importing, erasing. (A comment, not a
 # docstring: the schema would take a docstring as every survey operation's description.)
 class RespondentActions:
-
     @extend_schema(
         request={"multipart/form-data": ImportOptionsSerializer},
         responses=IMPORT_RESPONSES,
