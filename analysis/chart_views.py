@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseNotFound
 
-from analysis.charts import Point, landscape_svg
+from analysis.chart_layout import Point
+from analysis.charts import landscape_svg
 from analysis.models import AnalysisRun, OutcomeResult, SegmentNotFound, SegmentResult
 from surveys.access import survey_for
 

@@ -16,7 +16,7 @@ from django.test import Client
 from PIL import Image
 
 from analysis import runs
-from analysis.charts import (
+from analysis.chart_layout import (
     HEIGHT,
     LABEL_SIZE,
     LABEL_TOP,
@@ -26,8 +26,8 @@ from analysis.charts import (
     Point,
     contour,
     label_box,
-    landscape_svg,
 )
+from analysis.charts import landscape_svg
 from analysis.models import OutcomeResult, RunStatus
 from surveys.importing import ImportOptions, import_study
 
