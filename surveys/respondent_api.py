@@ -22,7 +22,7 @@ from rest_framework.response import Response
 
 from config.api import Conflict
 from config.params import filter_by_choice, filter_by_id
-from surveys import erasure, importing, services
+from surveys import erasure, importing, services, wide_csv
 from surveys.invitations import add_invitations, links_csv, parse_people
 from surveys.models import Invitation, ResponseStatus, Survey
 from surveys.models import Response as SurveyResponse
@@ -46,7 +46,7 @@ REPORT_LIMIT = 50
 SURVEY_FILTER = OpenApiParameter("survey", int, description="Only this survey's rows.")
 
 
-def _import_problems(exc: importing.ResponseImportError) -> Response:
+def _import_problems(exc: wide_csv.ResponseImportError) -> Response:
     return Response(
         {
             "detail": f"Import refused: {len(exc.problems)} problem(s); nothing was stored.",
@@ -72,9 +72,9 @@ def _import_result(result: importing.ImportResult) -> Response:
 IMPORT_RESPONSES = {201: ResponseImportResultSerializer, 400: ResponseImportErrorSerializer}
 
 
-def _options(data: ImportOptionsSerializer) -> importing.ImportOptions:
+def _options(data: ImportOptionsSerializer) -> wide_csv.ImportOptions:
     values = data.validated_data
-    return importing.ImportOptions(
+    return wide_csv.ImportOptions(
         id_column=values["id_column"],
         importance_pattern=values["importance_pattern"],
         satisfaction_pattern=values["satisfaction_pattern"],
@@ -146,7 +146,7 @@ class RespondentActions:
             result = importing.import_responses(
                 survey=survey, data=data.validated_data["file"].read(), options=_options(data)
             )
-        except importing.ResponseImportError as exc:
+        except wide_csv.ResponseImportError as exc:
             return _import_problems(exc)
         except IntegrityError:
             raise Conflict(
@@ -179,7 +179,7 @@ class RespondentActions:
                 data=data.validated_data["file"].read(),
                 options=_options(data),
             )
-        except importing.ResponseImportError as exc:
+        except wide_csv.ResponseImportError as exc:
             return _import_problems(exc)
         return _import_result(result)
 

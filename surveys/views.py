@@ -25,9 +25,10 @@ from surveys.forms import (
     SurveyCreateForm,
     SurveySettingsForm,
 )
-from surveys.importing import ImportOptions, ResponseImportError, import_responses
+from surveys.importing import import_responses
 from surveys.invitations import add_invitations, links_csv, parse_people
 from surveys.models import Flag, Question, Response, ResponseStatus, Survey
+from surveys.wide_csv import ImportOptions, ResponseImportError
 from workspaces.access import current_membership
 
 

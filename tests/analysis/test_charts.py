@@ -29,7 +29,8 @@ from analysis.chart_layout import (
 )
 from analysis.charts import landscape_svg
 from analysis.models import OutcomeResult, RunStatus
-from surveys.importing import ImportOptions, import_study
+from surveys.importing import import_study
+from surveys.wide_csv import ImportOptions
 
 SVG = "{http://www.w3.org/2000/svg}"
 EVIL = "Minimize <script>alert('x')</script> & \"quoted\" time\x0b"

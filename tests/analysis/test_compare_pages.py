@@ -14,8 +14,9 @@ from django.test import Client
 from analysis import runs
 from analysis.core import synthetic
 from analysis.models import AnalysisRun, RunStatus
-from surveys.importing import ImportOptions, import_responses
+from surveys.importing import import_responses
 from surveys.services import create_survey, publish_survey
+from surveys.wide_csv import ImportOptions
 from tests.analysis.test_runs import import_arrays, wide_csv
 
 pytestmark = pytest.mark.django_db

@@ -11,7 +11,8 @@ from django.test import Client
 
 from analysis import export_jobs, export_xlsx, exports, runs
 from analysis.models import ExportJob, ExportStatus
-from surveys.importing import ImportOptions, import_study
+from surveys.importing import import_study
+from surveys.wide_csv import ImportOptions
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,8 @@ from django.test import Client
 
 from analysis import runs
 from analysis.models import AnalysisRun, RunStatus
-from surveys.importing import ImportOptions, import_study
+from surveys.importing import import_study
+from surveys.wide_csv import ImportOptions
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,8 @@ import pytest
 from django.test import Client
 
 from analysis import runs
-from surveys.importing import ImportOptions, import_study
+from surveys.importing import import_study
+from surveys.wide_csv import ImportOptions
 
 pytestmark = pytest.mark.django_db
 

@@ -27,8 +27,9 @@ from analysis.models import (
 )
 from analysis.parameters import clean_parameters
 from analysis.storing import Superseded
-from surveys.importing import ImportOptions, import_study
+from surveys.importing import import_study
 from surveys.models import Response
+from surveys.wide_csv import ImportOptions
 from tests.factories import MembershipFactory, UserFactory, WorkspaceFactory
 
 pytestmark = pytest.mark.django_db

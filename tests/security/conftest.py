@@ -15,8 +15,9 @@ from analysis.models import AnalysisRun, ExportJob, SegmentResult
 from jtbd import services as jtbd_services
 from jtbd.models import DesiredOutcome, Job, JobKind, JobStep, OutcomeStatus
 from surveys import services
-from surveys.importing import ImportOptions, import_responses
+from surveys.importing import import_responses
 from surveys.models import Invitation, Question, QuestionKind, Response, Survey
+from surveys.wide_csv import ImportOptions
 from tests.factories import MembershipFactory, UserFactory, WorkspaceFactory
 from workspaces.models import Role, Workspace
 

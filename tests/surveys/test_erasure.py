@@ -29,9 +29,10 @@ from analysis.pipeline import StageTimer, compute
 from analysis.runs import analyze_now
 from analysis.storing import store_results
 from surveys import erasure, services
-from surveys.importing import ImportOptions, import_responses
+from surveys.importing import import_responses
 from surveys.invitations import add_invitations
 from surveys.models import ErasureRecord, ErasureScope, Invitation, Question, Response, Survey
+from surveys.wide_csv import ImportOptions
 from tests.factories import JobFactory, add_outcomes
 
 pytestmark = pytest.mark.django_db
