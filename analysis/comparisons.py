@@ -13,9 +13,10 @@ What bounds it
 - The data are one stored run's respondents (two runs' for waves) and its outcome columns: one
   load of the packed rating matrix (`surveys.ratings.load_matrix`), the loading the run itself
   does; answers to profile questions are read for those respondents only.
-- The statistics are `analysis.core.compare`'s bootstrap, which resamples each outcome's counts
-  of answer cells (at most 5 × 5 of them), not respondents: its cost grows with the outcomes ×
-  2,000 resamples, whatever the number of respondents.
+- The statistics are `analysis.core.compare`'s bootstrap: after one pass counting each
+  outcome's answer cells (at most 5 × 5 of them), it resamples those counts, not respondents, so
+  the respondents only add that counting pass (two groups over 100 outcomes: 0.5–0.7 s at 1,000
+  or 10,000 respondents, 1.5 s at 100,000, measured on a 2-core machine).
 - Groups come from a closed set (a segment of the run, an answer given by its respondents, a
   current solution, everyone else); anything else is refused with a message before computing.
 - The run's seed seeds the bootstrap, so the same request gives the same figures.
