@@ -185,6 +185,9 @@ def test_results_filter_by_segment_band_and_step_and_sort(viewer, run):
     url = f"/api/surveys/{run.survey_id}/results/"
     segment = api.get(url, {"segment": 2}).json()
     assert segment["segment"]["number"] == 2 and segment["count"] == 12
+    # The one segment rule of pages, exports and commands: a name works too, in any case.
+    name = SegmentResult.objects.get(run=run, number=2).name.upper()
+    assert api.get(url, {"segment": name}).json()["segment"]["number"] == 2
     stored = OutcomeResult.objects.filter(segment__run=run, segment__number=2)
     assert {o["code"]: o["opportunity"] for o in segment["outcomes"]} == dict(
         stored.values_list("code", "opportunity")
