@@ -202,8 +202,9 @@ class SurveyViewSet(RespondentActions, viewsets.ModelViewSet):
     def fieldwork(self, request, pk=None, format=None) -> Response:
         return Response(fieldwork_stats(self.get_object()))
 
+    # Not paginated (a survey has few versions): pagination_class=None says so in the schema too.
     @extend_schema(responses=SurveyVersionSerializer(many=True))
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=None)
     def versions(self, request, pk=None, format=None) -> Response:
         survey = self.get_object()
         versions = survey.versions.select_related("published_by").order_by("number")

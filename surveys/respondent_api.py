@@ -261,7 +261,7 @@ class RespondentActions:
         description="The survey's erasures of personal data, newest first: who, when, what "
         "and how many rows changed; never the erased identifiers.",
     )
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=None)  # the schema says: not paginated
     def erasures(self, request, pk=None, format=None) -> Response:
         survey = self.get_object()
         return Response(ErasureRecordSerializer(survey.erasures.all(), many=True).data)
