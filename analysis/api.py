@@ -5,16 +5,12 @@ workspace's survey, run or segment is a 404; viewers read everything (a comparis
 though it is a POST) and get 403 on writes (starting or cancelling a run, renaming a segment).
 
 Results, segments and exports read the survey's latest successful run; a comparison is computed
-on the fly from that run's respondents with the run's seed, so it repeats exactly.
+on request by `analysis.comparisons` from that run's respondents with the run's seed, so it
+repeats exactly.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
-
-import numpy as np
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import F
 from django.http import HttpResponse
@@ -24,17 +20,16 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.negotiation import DefaultContentNegotiation
-from rest_framework.permissions import SAFE_METHODS, BasePermission, IsAuthenticated
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from analysis import exports
-from analysis.cancel import cancel_run
-from analysis.core.compare import compare_groups
+from analysis.comparisons import ComparisonError, compare_in_run
 from analysis.core.scoring import BAND_LABELS
-from analysis.models import AnalysisRun, OutcomeResult, RunStatus, SegmentResult
+from analysis.export_formats import FORMATS, NAMES, listed
+from analysis.models import AnalysisRun, OutcomeResult, RunStatus, SegmentNotFound, SegmentResult
+from analysis.runs import cancel_run, request_analysis
 from analysis.serializers import (
-    EXPORT_FORMATS,
-    REST,
     SORTS,
     CompareRequestSerializer,
     ComparisonSerializer,
@@ -47,36 +42,11 @@ from analysis.serializers import (
     SegmentsSerializer,
     segmentation_summary,
 )
-from analysis.services import DEFAULT_PARAMETERS, request_analysis
 from config.api import Conflict, as_drf_error
 from config.params import filter_by_choice, filter_by_id
 from config.parsers import SafeJSONParser
-from jtbd.permissions import CanWriteWorkspace
-from surveys.models import Response as SurveyResponse
 from surveys.models import Survey
-from surveys.ratings import load_matrix
-from workspaces.models import Workspace
-
-
-def _workspace_of(obj: Survey | AnalysisRun | SegmentResult) -> Workspace:
-    if isinstance(obj, SegmentResult):
-        return obj.run.survey.workspace
-    if isinstance(obj, AnalysisRun):
-        return obj.survey.workspace
-    return obj.workspace
-
-
-class CanWriteAnalysis(BasePermission):
-    """Members read; owners and researchers start and cancel runs and rename segments. Objects
-    of other workspaces never get here: the querysets are scoped, so those are 404s."""
-
-    message = CanWriteWorkspace.message
-
-    def has_object_permission(self, request, view, obj) -> bool:
-        if request.method in SAFE_METHODS:
-            return True
-        return _workspace_of(obj).can_write(request.user)
-
+from workspaces.permissions import CanWriteWorkspace
 
 # --- runs ---------------------------------------------------------------------------------------
 
@@ -97,7 +67,7 @@ class RunViewSet(
     """Analysis runs, newest first: state, progress, parameters, fingerprint and timings."""
 
     serializer_class = RunSerializer
-    permission_classes = [IsAuthenticated, CanWriteAnalysis]
+    permission_classes = [IsAuthenticated, CanWriteWorkspace]
 
     def get_queryset(self):
         qs = (
@@ -132,7 +102,7 @@ class RunViewSet(
         data.is_valid(raise_exception=True)
         survey = data.validated_data["survey"]
         if not survey.workspace.can_write(request.user):
-            raise PermissionDenied(CanWriteAnalysis.message)
+            raise PermissionDenied(CanWriteWorkspace.message)
         already = set(
             AnalysisRun.objects.filter(survey=survey, status=RunStatus.QUEUED).values_list(
                 "pk", flat=True
@@ -175,7 +145,7 @@ class SegmentViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """A segment of a run; researchers rename it (the generated name stays underneath)."""
 
     serializer_class = SegmentSerializer
-    permission_classes = [IsAuthenticated, CanWriteAnalysis]
+    permission_classes = [IsAuthenticated, CanWriteWorkspace]
 
     def get_queryset(self):
         return SegmentResult.objects.filter(
@@ -208,21 +178,11 @@ def _latest_run(survey: Survey) -> AnalysisRun:
 
 
 def _segment_of(run: AnalysisRun, raw: object) -> SegmentResult:
-    """The run's segment with this number; a 400 naming the problem otherwise."""
-    segments = {s.number: s for s in run.segments.all()}
-    if not segments:
-        raise ValidationError(
-            {"segment": f"Analysis {run.pk} found no segments: everyone is one group."}
-        )
-    number = raw if isinstance(raw, int) else None
-    if isinstance(raw, str) and raw.isdigit() and len(raw) < 6:
-        number = int(raw)
-    if number not in segments:
-        numbers = ", ".join(str(n) for n in sorted(segments))
-        raise ValidationError(
-            {"segment": f"No segment {raw!s:.40} in analysis {run.pk}; it has {numbers}."}
-        )
-    return segments[number]
+    """The run's segment `raw` names (`AnalysisRun.find_segment`); a 400 naming the problem."""
+    try:
+        return run.find_segment(raw)
+    except SegmentNotFound as exc:
+        raise ValidationError({"segment": str(exc)}) from None
 
 
 class ExportFormatNegotiation(DefaultContentNegotiation):
@@ -239,11 +199,6 @@ SEGMENT_PARAM = OpenApiParameter(
 SURVEY_404 = OpenApiResponse(
     DetailSerializer, description="No such survey in your workspaces, or no successful run yet."
 )
-CONTENT_TYPES = {
-    "csv": "text/csv; charset=utf-8",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "sav": "application/x-spss-sav",
-}
 
 
 class SurveyAnalysisViewSet(viewsets.GenericViewSet):
@@ -351,11 +306,15 @@ class SurveyAnalysisViewSet(viewsets.GenericViewSet):
         body = CompareRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         run = _latest_run(survey)
-        return Response(compare_in_run(run, body.validated_data["a"], body.validated_data["b"]))
+        try:
+            result = compare_in_run(run, body.validated_data["a"], body.validated_data["b"])
+        except ComparisonError as exc:
+            raise ValidationError({exc.group: exc.message}) from None
+        return Response(result)
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("format", str, enum=list(EXPORT_FORMATS), description="Default csv."),
+            OpenApiParameter("format", str, enum=list(NAMES), description="Default csv."),
             OpenApiParameter(
                 "segment",
                 int,
@@ -363,12 +322,7 @@ class SurveyAnalysisViewSet(viewsets.GenericViewSet):
             ),
         ],
         responses={
-            (200, "text/csv"): OpenApiTypes.BINARY,
-            (
-                200,
-                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            ): OpenApiTypes.BINARY,
-            (200, "application/x-spss-sav"): OpenApiTypes.BINARY,
+            **{(200, f.content_type.split(";")[0]): OpenApiTypes.BINARY for f in FORMATS.values()},
             400: OpenApiTypes.OBJECT,
             404: SURVEY_404,
         },
@@ -380,199 +334,25 @@ class SurveyAnalysisViewSet(viewsets.GenericViewSet):
         survey = self.get_object()
         run = _latest_run(survey)
         kind = request.query_params.get("format") or "csv"
-        if kind not in EXPORT_FORMATS:
+        export = FORMATS.get(kind)
+        if export is None:
             raise ValidationError(
-                {"format": f"Unknown format {kind!r:.40}; give one of {', '.join(EXPORT_FORMATS)}."}
+                {"format": f"Unknown format {kind!r:.40}; give one of {listed()}."}
             )
         raw_segment = request.query_params.get("segment")
-        if raw_segment is not None and kind == "sav":
+        if raw_segment is not None and not export.per_segment:
             raise ValidationError(
                 {
-                    "segment": "The sav file holds every respondent with their segment; "
+                    "segment": f"The {kind} file holds every respondent with their segment; "
                     "leave segment out."
                 }
             )
         segment = _segment_of(run, raw_segment) if raw_segment is not None else None
-        name = f"survey-{survey.pk}-analysis-{run.pk}"
-        builders: dict[str, tuple[Callable[[], bytes | str], str]] = {
-            "csv": (lambda: exports.results_csv(run, segment), "results"),
-            "xlsx": (lambda: exports.results_xlsx(run, segment), "results"),
-            "sav": (lambda: exports.respondents_sav(run), "respondents"),
-        }
-        build, what = builders[kind]
         try:
-            content = build()
+            content = export.build(run, segment)
         except exports.ExportError as exc:
             raise ValidationError({"detail": str(exc)}) from None
-        suffix = f"-segment-{segment.number}" if segment is not None else ""
-        http = HttpResponse(content, content_type=CONTENT_TYPES[kind])
-        http["Content-Disposition"] = f'attachment; filename="{name}-{what}{suffix}.{kind}"'
+        http = HttpResponse(content, content_type=export.content_type)
+        filename = export.filename(run, segment.number if segment is not None else None)
+        http["Content-Disposition"] = f'attachment; filename="{filename}"'
         return http
-
-
-# --- comparisons --------------------------------------------------------------------------------
-
-
-@dataclass
-class RunRows:
-    """The latest run's respondents as the comparison sees them: ratings in the run's outcome
-    columns, and each respondent's segment, in matrix row order."""
-
-    response_ids: np.ndarray
-    importance: np.ndarray
-    satisfaction: np.ndarray
-    segments: np.ndarray
-
-
-def _run_rows(run: AnalysisRun, codes: list[str]) -> RunRows:
-    membership = run.membership
-    ids, labels = membership.response_id_array(), membership.segment_array()
-    completed = SurveyResponse.objects.filter(survey=run.survey).completed()
-    matrix = load_matrix(run.survey, codes=codes, responses=completed)
-    # The run's respondents only (a response deleted since the run is simply missing).
-    in_run = np.isin(matrix.response_ids, ids)
-    order = np.argsort(ids, kind="stable")
-    kept = matrix.response_ids[in_run]
-    return RunRows(
-        response_ids=kept,
-        importance=matrix.importance[in_run],
-        satisfaction=matrix.satisfaction[in_run],
-        segments=labels[order][np.searchsorted(ids[order], kept)],
-    )
-
-
-def _answers(survey: Survey, rows: RunRows, field: str) -> list[Any]:
-    """Each row's answer in `field` (a Response column or profile__<key>), None if missing."""
-    by_id = dict(SurveyResponse.objects.filter(survey=survey).completed().values_list("id", field))
-    return [by_id.get(int(i)) for i in rows.response_ids]
-
-
-def _text(value: Any) -> list[str]:
-    """An answer as the texts it matches: a choice, each of several choices, a number."""
-    if value is None or value == "":
-        return []
-    if isinstance(value, list):
-        return [t for v in value for t in _text(v)]
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return [str(value)]
-
-
-def _profile_keys(survey: Survey) -> list[str]:
-    keys = list(survey.questions.order_by("order").values_list("key", flat=True))
-    for version in survey.versions.order_by("-number"):
-        keys += [q["key"] for q in version.content.get("questions", []) if q["key"] not in keys]
-    return keys
-
-
-def _matching(answers: list[Any], value: str, name: str, where: str) -> np.ndarray:
-    texts = [_text(a) for a in answers]
-    mask = np.array([value in t for t in texts], dtype=bool)
-    if not mask.any():
-        known = sorted({t for ts in texts for t in ts})
-        listed = ", ".join(known[:20]) + (", …" if len(known) > 20 else "")
-        raise ValidationError(
-            {
-                where: f"No respondent of this analysis answered {name} = {value!r:.80}"
-                + (f"; answers: {listed}." if known else "; nobody answered it.")
-            }
-        )
-    return mask
-
-
-def _group(
-    run: AnalysisRun, rows: RunRows, spec: dict, where: str, other: np.ndarray | None
-) -> tuple[str, np.ndarray]:
-    """(label, row mask) of one group spec; a 400 keyed by `where` naming any problem."""
-    n = rows.response_ids.size
-    if REST in spec:
-        return "Everyone else", ~other
-    if "segment" in spec:
-        try:
-            segment = _segment_of(run, spec["segment"])
-        except ValidationError as exc:
-            raise ValidationError({where: exc.detail["segment"]}) from None
-        return f"Segment {segment.number}: {segment.display_name}", rows.segments == segment.number
-    if "current_solution" in spec:
-        value = spec["current_solution"]
-        answers = _answers(run.survey, rows, "current_solution")
-        return f"Current solution: {value}", _matching(answers, value, "current_solution", where)
-    keys = _profile_keys(run.survey)
-    mask = np.ones(n, dtype=bool)
-    for key, value in spec["profile"].items():
-        if key not in keys:
-            raise ValidationError(
-                {
-                    where: f"No profile question {key!r:.80} in this survey; questions: "
-                    + (", ".join(keys) or "none")
-                    + "."
-                }
-            )
-        mask &= _matching(_answers(run.survey, rows, f"profile__{key}"), value, key, where)
-    label = ", ".join(f"{k} = {v}" for k, v in spec["profile"].items())
-    return label, mask
-
-
-def _f(x: float) -> float | None:
-    return float(x) if np.isfinite(x) else None
-
-
-def compare_in_run(run: AnalysisRun, spec_a: dict, spec_b: dict) -> dict[str, Any]:
-    """Compare two groups of `run`'s respondents (see `SurveyAnalysisViewSet.compare`)."""
-    outcomes = list(
-        run.outcome_results.filter(segment=None)
-        .order_by("position")
-        .values_list("code", "statement", "rank")
-    )
-    rows = _run_rows(run, [code for code, _, _ in outcomes])
-    label_a, a = _group(run, rows, spec_a, "a", None)
-    label_b, b = _group(run, rows, spec_b, "b", a)
-    for name, mask in (("a", a), ("b", b)):
-        if not mask.any():
-            raise ValidationError({name: f"Nobody of analysis {run.pk} is in group {name}."})
-    threshold = int(run.parameters.get("small_group", DEFAULT_PARAMETERS["small_group"]))
-    seed = int(run.parameters.get("seed", DEFAULT_PARAMETERS["seed"]))
-    n_a, n_b = int(a.sum()), int(b.sum())
-    warnings = [
-        f"Group {name} has {size} respondents (fewer than {threshold}): differences carry wide "
-        "intervals."
-        for name, size in (("a", n_a), ("b", n_b))
-        if size < threshold
-    ]
-    both = int((a & b).sum())
-    if both:
-        warnings.append(
-            f"{both} respondents are in both groups: the test assumes independent groups, so "
-            "read the p-values with care."
-        )
-    result = compare_groups(rows.importance, rows.satisfaction, a, b, seed=seed)
-    per_outcome = [
-        {
-            "code": code,
-            "statement": statement,
-            "rank": rank,
-            "n_a": int(result.scores_a.n[j]),
-            "n_b": int(result.scores_b.n[j]),
-            "opportunity_a": _f(result.scores_a.opportunity[j]),
-            "opportunity_b": _f(result.scores_b.opportunity[j]),
-            "difference": _f(result.difference[j]),
-            "lower": _f(result.lower[j]),
-            "upper": _f(result.upper[j]),
-            "p_value": _f(result.p_value[j]),
-            "q_value": _f(result.q_value[j]),
-            "significant": bool(result.significant[j]),
-        }
-        for j, (code, statement, rank) in enumerate(outcomes)
-    ]
-    per_outcome.sort(key=lambda o: o["rank"])
-    return {
-        "run": run.pk,
-        "seed": seed,
-        "a": {"label": label_a, "n": n_a, "small_group": n_a < threshold},
-        "b": {"label": label_b, "n": n_b, "small_group": n_b < threshold},
-        "confidence": result.confidence,
-        "alpha": result.alpha,
-        "n_resamples": result.n_resamples,
-        "warnings": warnings,
-        "outcomes": per_outcome,
-    }

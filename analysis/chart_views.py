@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseNotFound
 
-from analysis.charts import Point, landscape_svg
-from analysis.models import AnalysisRun, OutcomeResult, SegmentResult
-from analysis.views import _survey_for
+from analysis.chart_layout import Point
+from analysis.charts import landscape_svg
+from analysis.models import AnalysisRun, OutcomeResult, SegmentNotFound, SegmentResult
+from surveys.access import survey_for
 
 PNG_SCALE = 2
 # A standalone SVG may hold scripts; ours holds none and escapes all text, and this header makes
@@ -88,16 +89,17 @@ class _NotFound(Exception):
 
 
 def _landscape(request: HttpRequest, pk: int) -> Landscape:
-    survey = _survey_for(request, pk)
+    survey = survey_for(request, pk)
     run = AnalysisRun.objects.latest_succeeded(survey)
     if run is None:
         raise _NotFound("This survey has no finished analysis yet, so there is no chart.")
     segment = None
-    number = request.GET.get("segment")
-    if number is not None:
-        segment = run.segments.filter(number=int(number)).first() if number.isdigit() else None
-        if segment is None:
-            raise _NotFound(f"The latest analysis has no segment {number[:20]}.")
+    raw = request.GET.get("segment")
+    if raw is not None:
+        try:
+            segment = run.find_segment(raw)
+        except SegmentNotFound:
+            raise _NotFound(f"The latest analysis has no segment {raw[:20]}.") from None
     return landscape_for(run, segment)
 
 

@@ -22,62 +22,43 @@ With ``interactive=False`` (the source of the PNG) those are left out; everythin
 
 Every piece of researcher text is escaped, and characters XML 1.0 forbids are dropped, so the
 output always parses as XML. The viewBox is fixed (``WIDTH`` × ``HEIGHT``); the SVG scales to
-any width.
+any width. Where things go (the geometry, the contours, the label placement) is worked out in
+analysis/chart_layout.py; this module writes the SVG.
 """
 
 from __future__ import annotations
 
-import math
 import re
 import textwrap
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
-__all__ = [
-    "HEIGHT",
-    "WIDTH",
-    "Frame",
-    "Point",
-    "contour",
-    "label_box",
-    "landscape_svg",
-    "text_width",
-]
+from analysis.chart_layout import (
+    CONTOURS,
+    HEIGHT,
+    LABEL_SIZE,
+    PLOT_LEFT,
+    WIDTH,
+    Frame,
+    Point,
+    clean,
+    contour,
+    contour_label_anchor,
+    diagonal_captions,
+    place_labels,
+    shorten,
+    text_width,
+)
+from analysis.core.numbers import finite_or_none
 
+__all__ = ["landscape_svg"]
 
-@dataclass(frozen=True)
-class Point:
-    """One outcome on the chart. Scores are 0–10 (I, S) and 0–20 (O); None when undefined."""
-
-    code: str
-    statement: str
-    importance: float | None
-    satisfaction: float | None
-    opportunity: float | None
-    band: str
-
-    @property
-    def plottable(self) -> bool:
-        return _finite(self.importance) and _finite(self.satisfaction)
-
-
-# Geometry of the viewBox (user units). The plot is a square; the legend sits under it.
-WIDTH = 560
-PLOT_LEFT = 62
-PLOT_TOP = 58
-PLOT_SIZE = 474
-HEIGHT = PLOT_TOP + PLOT_SIZE + 134
 
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'DejaVu Sans', Arial, sans-serif"
 INK = "#1b2430"
 MUTED = "#4f5b6a"
-LABEL_SIZE = 12.5
-DIAGONAL_CAPTION_AT = 1.7  # where along I = S its captions are centred
 TIP_SIZE = 12
-CONTOURS = (10, 12, 15)
-# Labels may run into the margins above and right of the plot, clear of the subtitle.
-LABEL_TOP = 44
 
 
 @dataclass(frozen=True)
@@ -105,64 +86,8 @@ _SHAPES = {
     "square": "M-4.8,-4.8H4.8V4.8H-4.8Z",
     "circle": "M-4.8,0A4.8,4.8 0 1,0 4.8,0A4.8,4.8 0 1,0 -4.8,0Z",
 }
-MARKER_RADIUS = 5.0  # half the extent of a marker that other labels must keep clear of
 
-_NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _ID = re.compile(r"^[A-Za-z][\w-]*$")
-
-
-@dataclass(frozen=True)
-class Frame:
-    """Maps scores to viewBox coordinates: x from satisfaction, y from importance (up)."""
-
-    left: float = PLOT_LEFT
-    top: float = PLOT_TOP
-    size: float = PLOT_SIZE
-
-    def x(self, satisfaction: float) -> float:
-        return self.left + satisfaction / 10 * self.size
-
-    def y(self, importance: float) -> float:
-        return self.top + (1 - importance / 10) * self.size
-
-    def at(self, point: Point) -> tuple[float, float]:
-        """Where a plottable point's marker is centred."""
-        return self.x(float(point.satisfaction or 0)), self.y(float(point.importance or 0))
-
-    @property
-    def right(self) -> float:
-        return self.left + self.size
-
-    @property
-    def bottom(self) -> float:
-        return self.top + self.size
-
-
-def contour(c: float) -> tuple[tuple[float, float], tuple[float, float]]:
-    """The part of O = c (10 ≤ c ≤ 20) inside the 0–10 square, as ((S0, I0), (S1, I1)).
-
-    Above the diagonal O = 2I − S, so O = c is I = (c + S)/2 for 0 ≤ S < c; clipped to I ≤ 10 it
-    ends at S = 20 − c. Below the diagonal O = I ≤ 10, which reaches c only at the corner."""
-    if not 10 <= c <= 20:
-        raise ValueError(f"contours below 10 bend along the diagonal and are not drawn: {c}")
-    return (0.0, c / 2), (20.0 - c, 10.0)
-
-
-def text_width(text: str, size: float) -> float:
-    """A generous estimate of the rendered width (DejaVu Sans is among the widest fallbacks)."""
-    em = 0.0
-    for ch in text:
-        if ch.isdigit():
-            em += 0.64
-        elif ch.isupper():
-            em += 0.74
-        elif ch.islower():
-            em += 0.6
-        elif ch == " ":
-            em += 0.32
-        else:
-            em += 0.55
-    return em * size
 
 
 def landscape_svg(
@@ -193,19 +118,19 @@ def landscape_svg(
         f'font-family="{_attr(FONT)}">'
     )
     out.append(f'<title id="{p}-title">{_text(title)}</title>')
-    labels, skipped = _place_labels(plotted, frame)
+    labels, skipped = place_labels(plotted, frame)
     out.append(f'<desc id="{p}-desc">{_text(_description(points, plotted, skipped))}</desc>')
     if interactive:
         out.append(_style(p, len(plotted)))
     out.append(f'<rect width="{WIDTH}" height="{HEIGHT}" fill="#ffffff"/>')
     out.append(
         f'<text x="{PLOT_LEFT - 44}" y="22" font-size="15" font-weight="700" fill="{INK}">'
-        f"{_text(_shorten(title, 70))}</text>"
+        f"{_text(shorten(title, 70))}</text>"
     )
     if subtitle:
         out.append(
             f'<text x="{PLOT_LEFT - 44}" y="40" font-size="12" fill="{MUTED}">'
-            f"{_text(_shorten(subtitle, 90))}</text>"
+            f"{_text(shorten(subtitle, 90))}</text>"
         )
     out.extend(_axes(frame))
     out.extend(_points(plotted, frame, p, interactive))
@@ -264,7 +189,7 @@ def _axes(frame: Frame) -> list[str]:
         f'<line class="diagonal" x1="{f.x(0):.1f}" y1="{f.y(0):.1f}" x2="{f.x(10):.1f}" '
         f'y2="{f.y(10):.1f}" stroke="{MUTED}" stroke-width="1.4"/>'
     )
-    for text, (x, y) in _diagonal_captions(f):
+    for text, (x, y) in diagonal_captions(f):
         out.append(
             f'<text x="{x:.1f}" y="{y:.1f}" font-size="11" font-style="italic" fill="{MUTED}" '
             f'text-anchor="middle" transform="rotate(-45 {x:.1f} {y:.1f})">{_text(text)}</text>'
@@ -277,7 +202,7 @@ def _axes(frame: Frame) -> list[str]:
             f'x2="{f.x(s1):.1f}" y2="{f.y(i1):.1f}" stroke="{colour}" stroke-width="1.6" '
             f'stroke-dasharray="7 4"/>'
         )
-        lx, ly = _contour_label_anchor(c, f)
+        lx, ly = contour_label_anchor(c, f)
         out.append(
             f'<text x="{lx:.1f}" y="{ly:.1f}" font-size="12" font-weight="700" fill="{colour}" '
             f'text-anchor="middle">O = {c}</text>'
@@ -296,43 +221,6 @@ def _axes(frame: Frame) -> list[str]:
     )
     out.append("</g>")
     return out
-
-
-DIAGONAL_CAPTIONS = ("Underserved (I > S)", "Overserved (S > I)")
-
-
-def _diagonal_captions(f: Frame) -> list[tuple[str, tuple[float, float]]]:
-    """Which side of I = S is which, written along the diagonal low on the chart, where
-    outcomes seldom lie (few have importance under 3): one caption above it, one below."""
-    x, y = f.x(DIAGONAL_CAPTION_AT), f.y(DIAGONAL_CAPTION_AT)
-    above, below = 4 / math.sqrt(2), 15 / math.sqrt(2)
-    return [
-        (DIAGONAL_CAPTIONS[0], (x - above, y - above)),
-        (DIAGONAL_CAPTIONS[1], (x + below, y + below)),
-    ]
-
-
-def _diagonal_caption_boxes(f: Frame) -> list[_Box]:
-    """The captions' rotated extent as a chain of small squares, for the label placement."""
-    boxes = []
-    for text, (x, y) in _diagonal_captions(f):
-        half = text_width(text, 11) / 2
-        for k in range(9):
-            t = -half + k * half / 4
-            # Along the text (rotated −45°) and a little towards its top, where glyphs lie.
-            cx, cy = x + t / math.sqrt(2) + 3, y - t / math.sqrt(2) - 3
-            boxes.append(_Box(cx - 6, cy - 6, cx + 6, cy + 6))
-    return boxes
-
-
-def _contour_label_anchor(c: int, f: Frame) -> tuple[float, float]:
-    """Where the label of O = c sits: above the plot, over the line's upper end."""
-    _, (s1, _) = contour(c)
-    return min(f.x(s1), f.right - text_width(f"O = {c}", 12) / 2 + 12), f.top - 5
-
-
-def _contour_label_box(c: int, f: Frame) -> _Box:
-    return label_box(f"O = {c}", *_contour_label_anchor(c, f), "middle", 12)
 
 
 def _points(plotted: list[Point], f: Frame, p: str, interactive: bool) -> list[str]:
@@ -405,7 +293,7 @@ def _tooltips(plotted: list[Point], f: Frame, p: str) -> list[str]:
     out = ['<g class="tips" aria-hidden="true">']
     for n, point in enumerate(plotted):
         lines = [f"{point.code} · {point.band}"]
-        lines += textwrap.wrap(_clean(point.statement), 44, max_lines=4, placeholder=" …") or [""]
+        lines += textwrap.wrap(clean(point.statement), 44, max_lines=4, placeholder=" …") or [""]
         lines.append(_scores(point))
         w = max(text_width(line, TIP_SIZE) for line in lines) * 0.92 + 16
         h = len(lines) * (TIP_SIZE + 4) + 10
@@ -443,89 +331,6 @@ def _style(p: str, n: int) -> str:
     return "<style>" + "\n".join(rules) + "</style>"
 
 
-# Labels --------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Box:
-    x0: float
-    y0: float
-    x1: float
-    y1: float
-
-    def overlaps(self, other: _Box) -> bool:
-        return (
-            self.x0 < other.x1 and other.x0 < self.x1 and self.y0 < other.y1 and other.y0 < self.y1
-        )
-
-    def inside(self, x0: float, y0: float, x1: float, y1: float) -> bool:
-        return self.x0 >= x0 and self.y0 >= y0 and self.x1 <= x1 and self.y1 <= y1
-
-
-@dataclass(frozen=True)
-class _Label:
-    text: str
-    x: float
-    y: float
-    anchor: str
-    box: _Box
-
-
-def label_box(text: str, x: float, y: float, anchor: str, size: float = LABEL_SIZE) -> _Box:
-    """The box a label occupies, from its baseline anchor (used by the tests as well)."""
-    w = text_width(text, size)
-    x0 = {"start": x, "middle": x - w / 2, "end": x - w}[anchor]
-    return _Box(x0, y - 0.8 * size, x0 + w, y + 0.22 * size)
-
-
-def _place_labels(plotted: list[Point], f: Frame) -> tuple[list[_Label], int]:
-    """Greedy placement, best opportunity first: the first of eight spots around the marker
-    whose box stays in the plot (or the margins above and right of it) and clears every placed
-    label, every other marker, the contour labels and the diagonal's captions. A point with no
-    such spot goes unlabelled; its tooltip and the table still name it."""
-    centres = [f.at(p) for p in plotted]
-    r = MARKER_RADIUS
-    markers = [_Box(x - r, y - r, x + r, y + r) for x, y in centres]
-    fixed = _diagonal_caption_boxes(f)
-    fixed += [_contour_label_box(c, f) for c in CONTOURS]
-    order = sorted(
-        range(len(plotted)),
-        key=lambda i: (-(plotted[i].opportunity or 0.0), plotted[i].code),
-    )
-    placed: list[_Label] = []
-    skipped = 0
-    gap = r + 2.5
-    for i in order:
-        text = _shorten(_clean(plotted[i].code), 12)
-        x, y = centres[i]
-        mid = y + 0.3 * LABEL_SIZE
-        spots = [
-            (x + gap, mid, "start"),
-            (x - gap, mid, "end"),
-            (x, y - gap - 1, "middle"),
-            (x, y + gap + 0.8 * LABEL_SIZE, "middle"),
-            (x + gap - 2, y - gap, "start"),
-            (x + gap - 2, y + gap + 0.6 * LABEL_SIZE, "start"),
-            (x - gap + 2, y - gap, "end"),
-            (x - gap + 2, y + gap + 0.6 * LABEL_SIZE, "end"),
-        ]
-        for lx, ly, anchor in spots:
-            box = label_box(text, lx, ly, anchor)
-            if not box.inside(f.left + 1, LABEL_TOP, WIDTH - 2, f.bottom - 1):
-                continue
-            if any(box.overlaps(m) for j, m in enumerate(markers) if j != i):
-                continue
-            if any(box.overlaps(other.box) for other in placed):
-                continue
-            if any(box.overlaps(b) for b in fixed):
-                continue
-            placed.append(_Label(text, lx, ly, anchor, box))
-            break
-        else:
-            skipped += 1
-    return placed, skipped
-
-
 # Text ----------------------------------------------------------------------------------------
 
 
@@ -550,7 +355,7 @@ def _description(points: list[Point], plotted: list[Point], skipped: int) -> str
 
 
 def _describe(point: Point) -> str:
-    return f"{_clean(point.code)}: {_clean(point.statement)}; {_scores(point, long=True)}"
+    return f"{clean(point.code)}: {clean(point.statement)}; {_scores(point, long=True)}"
 
 
 def _scores(point: Point, *, long: bool = False) -> str:
@@ -561,26 +366,12 @@ def _scores(point: Point, *, long: bool = False) -> str:
 
 
 def _num(value: float | None) -> str:
-    return f"{value:.1f}" if _finite(value) else "n/a"
-
-
-def _finite(value: float | None) -> bool:
-    return value is not None and math.isfinite(value)
-
-
-def _clean(value: str) -> str:
-    """Text with the characters XML 1.0 cannot carry removed and whitespace runs collapsed."""
-    return " ".join(_NOT_XML.sub("", str(value)).split())
-
-
-def _shorten(value: str, limit: int) -> str:
-    value = _clean(value)
-    return value if len(value) <= limit else value[: limit - 1] + "…"
+    return f"{value:.1f}" if finite_or_none(value) is not None else "n/a"
 
 
 def _text(value: str) -> str:
-    return escape(_clean(value))
+    return escape(clean(value))
 
 
 def _attr(value: str) -> str:
-    return escape(_clean(value), {'"': "&quot;", "'": "&#x27;"})
+    return escape(clean(value), {'"': "&quot;", "'": "&#x27;"})

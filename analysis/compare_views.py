@@ -1,28 +1,27 @@
 """Comparisons page: two groups of the latest run side by side, and two waves of the same job.
 
-Groups are computed by `analysis.api.compare_in_run` (the same code as the API); waves compare
-the stored whole-sample results of two surveys' latest runs, with a bootstrap of the O
-difference from `analysis.core.compare.compare` on both runs' respondents.
+The page parses the choices and shows the figures; `analysis.comparisons` computes them (the
+same code as the API's comparisons).
 """
 
 from __future__ import annotations
 
-import numpy as np
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from rest_framework.exceptions import ValidationError
 
-from analysis.api import compare_in_run
-from analysis.core.compare import compare
-from analysis.models import AnalysisRun, OutcomeResult
-from analysis.results_views import _survey_for
-from analysis.serializers import REST
-from analysis.services import DEFAULT_PARAMETERS
+from analysis.comparisons import (
+    REST,
+    ComparisonError,
+    compare_in_run,
+    compare_waves,
+    small_group_threshold,
+)
+from analysis.models import AnalysisRun
 from config.params import valid_id
+from surveys.access import survey_for
 from surveys.models import QuestionKind, Survey
 from surveys.models import Response as SurveyResponse
-from surveys.ratings import load_matrix
 
 MAX_CHOICE = 300
 
@@ -76,14 +75,6 @@ def _spec(raw: str, allowed: set[str], *, rest_ok: bool) -> dict:
     return {"current_solution": rest}
 
 
-def _messages(detail) -> list[str]:
-    if isinstance(detail, dict):
-        return [m for v in detail.values() for m in _messages(v)]
-    if isinstance(detail, list):
-        return [m for v in detail for m in _messages(v)]
-    return [str(detail)]
-
-
 def _groups_section(request: HttpRequest, survey: Survey, run: AnalysisRun) -> dict:
     choices = _choices(survey, run)
     allowed = {value for group in choices for value, _ in group["options"]}
@@ -108,28 +99,14 @@ def _groups_section(request: HttpRequest, survey: Survey, run: AnalysisRun) -> d
         return section
     try:
         result = compare_in_run(run, specs["A"], specs["B"])
-    except ValidationError as exc:
-        section["errors"] = _messages(exc.detail)
+    except ComparisonError as exc:
+        section["errors"] = [exc.message]
         return section
     result["outcomes"].sort(
         key=lambda o: -abs(o["difference"]) if o["difference"] is not None else 1.0
     )
     section["result"] = result
     return section
-
-
-def _run_matrix(run: AnalysisRun, codes: list[str]):
-    """The run's respondents' ratings in `codes` columns (all analysable ones if the run kept
-    no membership)."""
-    completed = SurveyResponse.objects.filter(survey=run.survey).completed()
-    try:
-        ids = run.membership.response_id_array()
-    except AnalysisRun.membership.RelatedObjectDoesNotExist:
-        matrix = load_matrix(run.survey, codes=codes)
-        return matrix.importance, matrix.satisfaction
-    matrix = load_matrix(run.survey, codes=codes, responses=completed)
-    keep = np.isin(matrix.response_ids, ids)
-    return matrix.importance[keep], matrix.satisfaction[keep]
 
 
 def _waves_section(request: HttpRequest, survey: Survey, run: AnalysisRun) -> dict:
@@ -155,58 +132,18 @@ def _waves_section(request: HttpRequest, survey: Survey, run: AnalysisRun) -> di
         )
         return section
     other, other_run = chosen
-    mine = {r.code: r for r in OutcomeResult.objects.filter(run=run, segment=None)}
-    theirs = {r.code: r for r in OutcomeResult.objects.filter(run=other_run, segment=None)}
-    codes = [r.code for r in sorted(mine.values(), key=lambda r: r.position) if r.code in theirs]
-    section.update({"other": other, "other_run": other_run, "rows": []})
-    if not codes:
-        section["note"] = "The two surveys share no outcome codes, so there is nothing to compare."
-        return section
-    imp_a, sat_a = _run_matrix(run, codes)
-    imp_b, sat_b = _run_matrix(other_run, codes)
-    seed = int(run.parameters.get("seed", DEFAULT_PARAMETERS["seed"]))
-    result = compare(imp_a, sat_a, imp_b, sat_b, seed=seed)
-    rows = []
-    for j, code in enumerate(codes):
-        a, b = mine[code], theirs[code]
-        rows.append(
-            {
-                "code": code,
-                "statement": a.statement,
-                "s_this": a.satisfaction,
-                "s_other": b.satisfaction,
-                "s_change": _minus(a.satisfaction, b.satisfaction),
-                "o_this": a.opportunity,
-                "o_other": b.opportunity,
-                "o_change": _minus(a.opportunity, b.opportunity),
-                "lower": _finite(result.lower[j]),
-                "upper": _finite(result.upper[j]),
-                "q_value": _finite(result.q_value[j]),
-                "significant": bool(result.significant[j]),
-            }
-        )
-    rows.sort(key=lambda r: -abs(r["s_change"]) if r["s_change"] is not None else 1.0)
-    section["rows"] = rows
-    section["n_this"], section["n_other"] = len(imp_a), len(imp_b)
+    section.update({"other": other, "other_run": other_run, **compare_waves(run, other_run)})
     return section
-
-
-def _minus(x: float | None, y: float | None) -> float | None:
-    return None if x is None or y is None else x - y
-
-
-def _finite(x: float) -> float | None:
-    return float(x) if np.isfinite(x) else None
 
 
 @login_required
 def compare_page(request: HttpRequest, pk: int) -> HttpResponse:
-    survey = _survey_for(request, pk)
+    survey = survey_for(request, pk)
     run = AnalysisRun.objects.latest_succeeded(survey)
     context: dict = {"survey": survey, "run": run}
     status = 200
     if run is not None:
-        threshold = int(run.parameters.get("small_group", DEFAULT_PARAMETERS["small_group"]))
+        threshold = small_group_threshold(run)
         groups = _groups_section(request, survey, run)
         waves = _waves_section(request, survey, run)
         context.update({"groups": groups, "waves": waves, "threshold": threshold})

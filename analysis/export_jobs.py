@@ -4,8 +4,9 @@ A run with fewer than `EXPORT_INLINE_LIMIT` respondents (settings, default 20,00
 in the request as before (the API's /api/surveys/<id>/exports/); above it the results page posts
 here, `request_export` creates an `ExportJob` and hands its task to the broker after the
 transaction commits (run in-process when there is no broker: CELERY_TASK_ALWAYS_EAGER). The task
-builds the file with the same builders as the API (`analysis.exports`), reporting progress, and
-stores it in the job row; the job page polls a small JSON status and then offers the download.
+builds the file with the builders of `analysis.export_formats` (as the API does), reporting
+progress, and stores it in the job row; the job page polls a small JSON status and then offers
+the download.
 """
 
 from __future__ import annotations
@@ -17,17 +18,11 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from analysis import exports
-from analysis.models import AnalysisRun, ExportJob, ExportStatus, SegmentResult
+from analysis.export_formats import FORMATS, listed
+from analysis.models import AnalysisRun, ExportJob, ExportStatus
 
 log = logging.getLogger(__name__)
 
-FORMATS = ("csv", "xlsx", "sav")
-CONTENT_TYPES = {
-    "csv": "text/csv; charset=utf-8",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "sav": "application/x-spss-sav",
-}
 DEFAULT_INLINE_LIMIT = 20_000
 
 
@@ -40,29 +35,25 @@ def runs_in_background(run: AnalysisRun) -> bool:
     return (run.n_respondents or 0) >= inline_limit()
 
 
-def filename_for(run: AnalysisRun, fmt: str, segment_number: int | None) -> str:
-    what = "respondents" if fmt == "sav" else "results"
-    suffix = f"-segment-{segment_number}" if segment_number is not None else ""
-    return f"survey-{run.survey_id}-analysis-{run.pk}-{what}{suffix}.{fmt}"
-
-
-def request_export(*, run: AnalysisRun, fmt: str, segment: int | None = None, by=None) -> ExportJob:
+def request_export(*, run: AnalysisRun, fmt: str, segment: object = None, by=None) -> ExportJob:
     """Create a queued export job of `run` and enqueue its task after the transaction commits.
 
-    `segment` is a segment number of the run (None: whole sample); a .sav holds everyone."""
-    if fmt not in FORMATS:
-        raise ValueError(f"Unknown format {fmt!r:.40}; give one of {', '.join(FORMATS)}.")
-    if fmt == "sav":
-        segment = None
-    if segment is not None and not run.segments.filter(number=segment).exists():
-        raise ValueError(f"No segment {segment} in analysis {run.pk}.")
+    `segment` names a segment of the run (`AnalysisRun.find_segment`; None: whole sample); a
+    format that is not per segment (.sav) holds everyone. ValueError (SegmentNotFound included)
+    naming the problem."""
+    export = FORMATS.get(fmt)
+    if export is None:
+        raise ValueError(f"Unknown format {fmt!r:.40}; give one of {listed()}.")
+    number = None
+    if segment is not None and export.per_segment:
+        number = run.find_segment(segment).number
     job = ExportJob.objects.create(
         survey_id=run.survey_id,
         run=run,
         format=fmt,
-        segment_number=segment,
+        segment_number=number,
         requested_by=by if by is not None and by.is_authenticated else None,
-        filename=filename_for(run, fmt, segment),
+        filename=export.filename(run, number),
         stage="Waiting for a worker",
     )
     transaction.on_commit(lambda job_id=job.pk: enqueue(job_id))
@@ -92,14 +83,9 @@ def _progress(job_id: int, progress: int, stage: str) -> None:
 
 def _builder(job: ExportJob) -> Callable[[], bytes | str]:
     run = job.run
-    segment: SegmentResult | None = None
-    if job.segment_number is not None:
-        segment = run.segments.get(number=job.segment_number)
-    if job.format == "csv":
-        return lambda: exports.results_csv(run, segment)
-    if job.format == "xlsx":
-        return lambda: exports.results_xlsx(run, segment)
-    return lambda: exports.respondents_sav(run)
+    segment = run.find_segment(job.segment_number) if job.segment_number is not None else None
+    export = FORMATS[job.format]
+    return lambda: export.build(run, segment)
 
 
 def build(job_id: int) -> ExportJob | None:

@@ -13,17 +13,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from analysis import export_jobs
+from analysis.export_formats import FORMATS, listed
 from analysis.models import AnalysisRun, ExportJob, ExportStatus
-from config.params import valid_id
-from surveys.models import Survey
-
-
-def _survey_for(request: HttpRequest, pk: int) -> Survey:
-    return get_object_or_404(Survey.objects.for_user(request.user), pk=pk)
+from surveys.access import survey_for
 
 
 def _job_for(request: HttpRequest, pk: int, job_id: int) -> ExportJob:
-    survey = _survey_for(request, pk)
+    survey = survey_for(request, pk)
     return get_object_or_404(
         ExportJob.objects.select_related("survey").defer("content"), pk=job_id, survey=survey
     )
@@ -32,15 +28,14 @@ def _job_for(request: HttpRequest, pk: int, job_id: int) -> ExportJob:
 @login_required
 @require_POST
 def start_export(request: HttpRequest, pk: int) -> HttpResponse:
-    survey = _survey_for(request, pk)
+    survey = survey_for(request, pk)
     run = AnalysisRun.objects.latest_succeeded(survey)
     if run is None:
         raise Http404("No analysis has finished for this survey yet.")
     fmt = request.POST.get("format", "")
-    raw_segment = request.POST.get("segment") or None
-    segment = valid_id(raw_segment) if raw_segment is not None else None
-    if fmt not in export_jobs.FORMATS or (raw_segment is not None and segment is None):
-        messages.error(request, "Choose an export format: csv, xlsx or sav.")
+    segment = request.POST.get("segment") or None
+    if fmt not in FORMATS:
+        messages.error(request, f"Choose an export format: {listed()}.")
         return redirect("analysis:results", pk=survey.pk)
     try:
         job = export_jobs.request_export(run=run, fmt=fmt, segment=segment, by=request.user)
@@ -66,8 +61,8 @@ def export_job_status(request: HttpRequest, pk: int, job_id: int) -> JsonRespons
 @login_required
 @require_GET
 def export_job_download(request: HttpRequest, pk: int, job_id: int) -> HttpResponse:
-    survey = _survey_for(request, pk)
+    survey = survey_for(request, pk)
     job = get_object_or_404(ExportJob, pk=job_id, survey=survey, status=ExportStatus.SUCCEEDED)
-    response = HttpResponse(bytes(job.content), content_type=export_jobs.CONTENT_TYPES[job.format])
+    response = HttpResponse(bytes(job.content), content_type=FORMATS[job.format].content_type)
     response["Content-Disposition"] = f'attachment; filename="{job.filename}"'
     return response

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django import forms
 
-from analysis.services import MAX_K
+from analysis.parameters import MAX_K
 
 
 class StartAnalysisForm(forms.Form):

@@ -12,7 +12,8 @@ results are written in one transaction when it succeeds, so a reader sees all of
 - on the run itself: the segmentation verdict and diagnostics, profile answer differences,
   drivers of loyalty, NPS/CES and small-group warnings.
 
-Pages, the API and exports only read these rows; statistics are computed by `services.execute_run`.
+Pages, the API and exports only read these rows; statistics are computed by `runs.execute_run`
+(the pipeline in `analysis.pipeline`, written by `analysis.storing`).
 """
 
 from __future__ import annotations
@@ -30,6 +31,13 @@ from surveys.models import Survey
 # A run whose enqueue has not happened this long after it was created is assumed to have missed
 # its broker (the request's after-commit enqueue failed) and is enqueued by the sweep.
 NEVER_ENQUEUED_GRACE = timedelta(minutes=1)
+# Longer digit strings name no segment (and are never turned into a number).
+MAX_SEGMENT_DIGITS = 6
+
+
+class SegmentNotFound(ValueError):
+    """A segment asked for by number or name that the run does not have; the message says which
+    segments it has (or that it found none)."""
 
 
 class RunStatus(models.TextChoices):
@@ -156,13 +164,30 @@ class AnalysisRun(models.Model):
         """The whole sample's outcome results, best opportunity first."""
         return self.outcome_results.filter(segment=None).order_by("rank", "position")
 
-    def cancel(self) -> bool:
-        """Cancel a run that has not started; True if it was still queued."""
-        return bool(
-            AnalysisRun.objects.filter(pk=self.pk, status=RunStatus.QUEUED).update(
-                status=RunStatus.CANCELLED, finished_at=timezone.now()
-            )
-        )
+    def find_segment(self, value: object) -> SegmentResult:
+        """The segment `value` names: its number (1 = largest), as a number or digits, or its
+        generated or given name, case-insensitive. The one rule every page, API action, export
+        and command uses; `SegmentNotFound` otherwise."""
+        segments = list(self.segments.order_by("number"))
+        if not segments:
+            raise SegmentNotFound(f"Analysis {self.pk} found no segments: everyone is one group.")
+        text = str(value).strip()
+        if isinstance(value, int) and not isinstance(value, bool):
+            number: int | None = value
+        elif text.isdigit() and len(text) <= MAX_SEGMENT_DIGITS:
+            number = int(text)
+        else:
+            number = None
+        for segment in segments:
+            if number is not None and segment.number == number:
+                return segment
+        if number is None and text:
+            name = text.lower()
+            for segment in segments:
+                if name in (segment.name.lower(), segment.custom_name.lower()):
+                    return segment
+        choices = ", ".join(f"{s.number} ({s.display_name})" for s in segments)
+        raise SegmentNotFound(f"No segment {text:.40} in analysis {self.pk}; it has {choices}.")
 
 
 class SegmentResult(models.Model):

@@ -13,10 +13,16 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Max, Min, Q
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 
-from analysis.models import AnalysisRun, OutcomeResult, RunStatus
-from config.params import valid_id
+from analysis.models import (
+    AnalysisRun,
+    OutcomeResult,
+    RunStatus,
+    SegmentNotFound,
+    SegmentResult,
+)
+from surveys.access import survey_for
 from surveys.models import Flag, Response, ResponseStatus, Survey
 
 
@@ -82,12 +88,6 @@ SCORINGS = {
 BANDS = ["extreme", "high", "solid", "low"]
 
 
-def _survey_for(request: HttpRequest, pk: int) -> Survey:
-    return get_object_or_404(
-        Survey.objects.for_user(request.user).select_related("workspace", "job"), pk=pk
-    )
-
-
 def _in_tens(score: float | None) -> int | None:
     """A 0–10 top-two-box score as "N in 10 people" (rounded to whole people)."""
     return None if score is None else round(score)
@@ -131,6 +131,17 @@ def sample_summary(survey: Survey) -> dict:
     }
 
 
+def _chosen_segment(run: AnalysisRun, raw: str | None) -> SegmentResult | None:
+    """The segment a filter link asks for; the whole sample when it names none of the run's (the
+    page shows which group it shows)."""
+    if not raw:
+        return None
+    try:
+        return run.find_segment(raw)
+    except SegmentNotFound:
+        return None
+
+
 def _latest(survey: Survey) -> AnalysisRun:
     run = AnalysisRun.objects.latest_succeeded(survey)
     if run is None:
@@ -140,7 +151,7 @@ def _latest(survey: Survey) -> AnalysisRun:
 
 @login_required
 def results_page(request: HttpRequest, pk: int) -> HttpResponse:
-    survey = _survey_for(request, pk)
+    survey = survey_for(request, pk)
     run = AnalysisRun.objects.latest_succeeded(survey)
     active = (
         AnalysisRun.objects.filter(survey=survey, status__in=[RunStatus.QUEUED, RunStatus.RUNNING])
@@ -158,8 +169,7 @@ def results_page(request: HttpRequest, pk: int) -> HttpResponse:
         return render(request, "analysis/results.html", context)
 
     segments = list(run.segments.order_by("number"))
-    segment_number = valid_id(request.GET.get("segment"))
-    segment = next((s for s in segments if s.number == segment_number), None)
+    segment = _chosen_segment(run, request.GET.get("segment"))
     scoring = SCORINGS.get(request.GET.get("scoring", ""), SCORINGS["opportunity"])
     rows = OutcomeResult.objects.filter(run=run, segment=segment)
     steps = list(dict.fromkeys(rows.order_by("position").values_list("step", flat=True)))
@@ -199,7 +209,7 @@ def results_page(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def jobmap_page(request: HttpRequest, pk: int) -> HttpResponse:
-    survey = _survey_for(request, pk)
+    survey = survey_for(request, pk)
     run = _latest(survey)
     rows = list(OutcomeResult.objects.filter(run=run, segment=None).order_by("position"))
     columns: dict[str, dict] = {}
@@ -222,17 +232,17 @@ def jobmap_page(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def segments_page(request: HttpRequest, pk: int) -> HttpResponse:
-    survey = _survey_for(request, pk)
+    survey = survey_for(request, pk)
     run = _latest(survey)
     can_write = survey.workspace.can_write(request.user)
     segments = list(run.segments.order_by("number"))
     if request.method == "POST":
         if not can_write:
             raise PermissionDenied("Viewers can read segments but cannot rename them.")
-        number = valid_id(request.POST.get("segment"))
-        segment = next((s for s in segments if s.number == number), None)
-        if segment is None:
-            raise Http404("No such segment in the latest analysis.")
+        try:
+            segment = run.find_segment(request.POST.get("segment", ""))
+        except SegmentNotFound:
+            raise Http404("No such segment in the latest analysis.") from None
         segment.rename(request.POST.get("name", ""))
         messages.success(request, f"Segment {segment.number} renamed.")
         return redirect("analysis:segments", pk=survey.pk)
@@ -271,7 +281,7 @@ def segments_page(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def loyalty_page(request: HttpRequest, pk: int) -> HttpResponse:
-    survey = _survey_for(request, pk)
+    survey = survey_for(request, pk)
     run = _latest(survey)
     drivers = run.drivers or {}
     whole = {r.code: r for r in OutcomeResult.objects.filter(run=run, segment=None)}
@@ -295,11 +305,10 @@ def loyalty_page(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def landscape_page(request: HttpRequest, pk: int) -> HttpResponse:
-    survey = _survey_for(request, pk)
+    survey = survey_for(request, pk)
     run = _latest(survey)
     segments = list(run.segments.order_by("number"))
-    number = valid_id(request.GET.get("segment"))
-    segment = next((s for s in segments if s.number == number), None)
+    segment = _chosen_segment(run, request.GET.get("segment"))
     return render(
         request,
         "analysis/landscape.html",

@@ -8,14 +8,14 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from analysis.comparisons import REST
 from analysis.exports import RESULT_COLUMNS
 from analysis.models import AnalysisRun, OutcomeResult, SegmentResult
-from analysis.services import MAX_K, parse_segments
+from analysis.parameters import MAX_K, parse_segments
 from jtbd.serializers import ScopedPrimaryKeyField
 from surveys.models import Survey
 
 SORTS = ("opportunity", "importance", "satisfaction", "mean_gap", "opportunity_to_add_value")
-EXPORT_FORMATS = ("csv", "xlsx", "sav")
 
 
 # --- runs ---------------------------------------------------------------------------------------
@@ -242,9 +242,6 @@ class CompareGroupSerializer(serializers.Serializer):
                 + (f" (got {', '.join(given)})." if given else ".")
             )
         return {given[0]: True if given[0] == "rest" else attrs[given[0]]}
-
-
-REST = "rest"
 
 
 @extend_schema_field(

@@ -1,7 +1,7 @@
-"""Celery tasks of analysis: thin adapters that take ids and call services.
+"""Celery tasks of analysis: thin adapters that take ids and call the run lifecycle.
 
 `run_analysis` is acknowledged late and rejected (so redelivered) when its worker is lost; the
-claim rule in `analysis.services` makes a redelivery finish the run exactly once. Only transient
+claim rule in `analysis.runs` makes a redelivery finish the run exactly once. Only transient
 database errors are retried, with exponential backoff; any other error fails the run with its text.
 """
 
@@ -13,7 +13,7 @@ from datetime import timedelta
 from celery import Task, shared_task
 from django.conf import settings
 
-from analysis import services
+from analysis import runs
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +24,7 @@ class AnalysisTask(Task):
         # otherwise stay "running" until the sweep notices its lease expired.
         if args:
             try:
-                services.fail_run(
+                runs.fail_run(
                     args[0], task_id=task_id, error=f"{type(exc).__name__}: {exc} (gave up)"
                 )
             except Exception as error:  # the database may still be down; the sweep catches up
@@ -38,7 +38,7 @@ class AnalysisTask(Task):
     reject_on_worker_lost=True,
     soft_time_limit=settings.ANALYSIS_SOFT_TIME_LIMIT,
     time_limit=settings.ANALYSIS_TIME_LIMIT,
-    autoretry_for=services.TRANSIENT_ERRORS,
+    autoretry_for=runs.TRANSIENT_ERRORS,
     retry_backoff=5,
     retry_backoff_max=300,
     retry_jitter=True,
@@ -46,14 +46,14 @@ class AnalysisTask(Task):
 )
 def run_analysis(self, run_id: int) -> str:
     """Execute one analysis run; a delivery for a run that is not ours does nothing."""
-    run = services.execute_run(run_id, task_id=self.request.id)
+    run = runs.execute_run(run_id, task_id=self.request.id)
     return run.status if run is not None else "skipped"
 
 
 @shared_task(ignore_result=True)
 def sweep_analysis_runs() -> int:
     """Periodic catch-up: hand over runs whose task message was lost (e.g. Redis was down)."""
-    return services.sweep_runs(requeue_after=timedelta(seconds=settings.ANALYSIS_REQUEUE_SECONDS))
+    return runs.sweep_runs(requeue_after=timedelta(seconds=settings.ANALYSIS_REQUEUE_SECONDS))
 
 
 @shared_task(

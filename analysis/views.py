@@ -6,18 +6,13 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 
-from analysis import services
+from analysis import runs
 from analysis.forms import StartAnalysisForm
 from analysis.models import AnalysisRun, OutcomeResult, RunStatus
+from surveys.access import survey_for
 from surveys.models import Survey
-
-
-def _survey_for(request: HttpRequest, pk: int) -> Survey:
-    return get_object_or_404(
-        Survey.objects.for_user(request.user).select_related("workspace"), pk=pk
-    )
 
 
 def _active(survey: Survey) -> AnalysisRun | None:
@@ -42,7 +37,7 @@ def _status(run: AnalysisRun | None) -> dict:
 
 @login_required
 def analysis_page(request: HttpRequest, pk: int) -> HttpResponse:
-    survey = _survey_for(request, pk)
+    survey = survey_for(request, pk)
     can_write = survey.workspace.can_write(request.user)
     form = StartAnalysisForm(request.POST or None, initial={"seed": 2026})
     if request.method == "POST":
@@ -50,7 +45,7 @@ def analysis_page(request: HttpRequest, pk: int) -> HttpResponse:
             raise PermissionDenied("Viewers can read results but cannot start an analysis.")
         if form.is_valid():
             try:
-                run = services.request_analysis(
+                run = runs.request_analysis(
                     survey=survey, parameters=form.parameters(), by=request.user
                 )
             except ValidationError as exc:
@@ -79,5 +74,5 @@ def analysis_page(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def analysis_status(request: HttpRequest, pk: int) -> JsonResponse:
-    survey = _survey_for(request, pk)
+    survey = survey_for(request, pk)
     return JsonResponse(_status(_active(survey)))

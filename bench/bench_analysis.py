@@ -105,12 +105,12 @@ def pandas_scores(path: Path, m: int) -> tuple[np.ndarray, np.ndarray, np.ndarra
 def child_execute(args: argparse.Namespace) -> None:
     """Run one analysis as a worker would, in this fresh process; print timings and peak RSS."""
     setup_django(args.database_url)
-    from analysis import services
+    from analysis import runs
     from surveys.models import Survey
 
     survey = Survey.objects.get(pk=args.execute_run)
     t0 = time.perf_counter()
-    run = services.analyze_now(survey=survey, parameters={"seed": args.seed})
+    run = runs.analyze_now(survey=survey, parameters={"seed": args.seed})
     seconds = time.perf_counter() - t0
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(
@@ -130,8 +130,9 @@ def child_execute(args: argparse.Namespace) -> None:
 def survey_for(args: argparse.Namespace, csv_path: Path) -> tuple[Any, np.ndarray, float | None]:
     """The imported survey for these arguments (reused when present), and the planted labels."""
     from analysis.core.synthetic import generate
-    from surveys.importing import ImportOptions, import_study
+    from surveys.importing import import_study
     from surveys.models import Survey
+    from surveys.wide_csv import ImportOptions
     from workspaces.models import Workspace
 
     n, m, k = args.respondents, args.outcomes, args.segments

@@ -211,8 +211,8 @@ def main() -> None:
     from django.db import connection
 
     from surveys import ratings
-    from surveys.importing import ImportOptions, parse_wide_csv
     from surveys.models import Survey
+    from surveys.wide_csv import ImportOptions, parse_wide_csv
 
     print(f"database: {connection.vendor} {connection.settings_dict['NAME']}")
     print(f"file: {n:,} respondents × {k} outcomes, {args.blank:.0%} blanks, {args.repeat} runs")

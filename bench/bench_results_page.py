@@ -5,7 +5,7 @@ Run: ``python bench/bench_results_page.py [--respondents N] [--outcomes M] [--re
 Sets Django up against DATABASE_URL (default: the PostgreSQL database
 ``opportunity_engine_bench``, created and migrated if needed) and reuses the survey that
 bench/bench_analysis.py leaves there (imported the same way when it is missing). It makes sure the
-survey has a succeeded analysis run (``analysis.services.analyze_now`` when not), signs in a
+survey has a succeeded analysis run (``analysis.runs.analyze_now`` when not), signs in a
 workspace member (a viewer created for the benchmark) with ``django.test.Client`` and times, as
 the median of --repeat renders after one warm-up:
 
@@ -57,7 +57,7 @@ def main() -> None:
     from django.test import Client, override_settings
     from django.test.utils import CaptureQueriesContext, setup_test_environment
 
-    from analysis import services
+    from analysis import runs
     from analysis.models import AnalysisRun
     from workspaces.models import Membership, Role
 
@@ -75,7 +75,7 @@ def main() -> None:
     run = AnalysisRun.objects.latest_succeeded(survey)
     if run is None:
         t0 = time.perf_counter()
-        run = services.analyze_now(survey=survey, parameters={"seed": args.seed})
+        run = runs.analyze_now(survey=survey, parameters={"seed": args.seed})
         print(f"analysed survey {survey.pk} in {time.perf_counter() - t0:.1f} s ({run.status})")
         if run.status != "succeeded":
             raise SystemExit(f"analysis failed: {run.error[:500]}")

@@ -251,7 +251,7 @@ if ANALYSIS_SOFT_TIME_LIMIT >= ANALYSIS_TIME_LIMIT:
     raise ImproperlyConfigured("ANALYSIS_SOFT_TIME_LIMIT must be below ANALYSIS_TIME_LIMIT.")
 # Redis hands an unacknowledged message to another worker after the visibility timeout: that is
 # how a run whose worker was killed gets finished. It must exceed the longest task, or a run
-# still being worked on would be delivered a second time (analysis/services.py relies on it).
+# still being worked on would be delivered a second time (analysis/runs.py relies on it).
 BROKER_VISIBILITY_TIMEOUT = env_int("CELERY_VISIBILITY_TIMEOUT", ANALYSIS_TIME_LIMIT + 300)
 if BROKER_VISIBILITY_TIMEOUT <= ANALYSIS_TIME_LIMIT:
     raise ImproperlyConfigured(

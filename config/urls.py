@@ -6,17 +6,19 @@ from rest_framework.routers import DefaultRouter
 from analysis import api as analysis_api
 from jtbd import api as jtbd_api
 from surveys import api as surveys_api
+from surveys import public_api, respondent_api
+from workspaces import api as workspaces_api
 from workspaces.auth import LockoutAdminAuthenticationForm, SignInView
 
 router = DefaultRouter()
-router.register("workspaces", jtbd_api.WorkspaceViewSet, basename="workspace")
+router.register("workspaces", workspaces_api.WorkspaceViewSet, basename="workspace")
 router.register("jobs", jtbd_api.JobViewSet, basename="job")
 router.register("steps", jtbd_api.JobStepViewSet, basename="step")
 router.register("outcomes", jtbd_api.DesiredOutcomeViewSet, basename="outcome")
 router.register("surveys", surveys_api.SurveyViewSet, basename="survey")
 router.register("questions", surveys_api.QuestionViewSet, basename="question")
-router.register("invitations", surveys_api.InvitationViewSet, basename="invitation")
-router.register("responses", surveys_api.ResponseViewSet, basename="response")
+router.register("invitations", respondent_api.InvitationViewSet, basename="invitation")
+router.register("responses", respondent_api.ResponseViewSet, basename="response")
 router.register("runs", analysis_api.RunViewSet, basename="run")
 router.register("segments", analysis_api.SegmentViewSet, basename="segment")
 
@@ -27,7 +29,7 @@ urlpatterns = [
     # The busiest route, first: every respondent's submission skips resolving the others.
     path(
         "api/public/surveys/<str:public_token>/responses/",
-        surveys_api.PublicResponseView.as_view(),
+        public_api.PublicResponseView.as_view(),
         name="public-submit",
     ),
     path("admin/", admin.site.urls),
@@ -66,6 +68,7 @@ urlpatterns = [
     path("", include("analysis.urls")),
     path("", include("surveys.urls")),
     path("", include("jtbd.urls")),
+    path("", include("workspaces.urls")),
 ]
 
 # Unmatched URLs under /api/ answer JSON like the rest of the API (config/api.py).

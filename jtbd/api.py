@@ -28,7 +28,6 @@ from config.params import filter_by_choice, filter_by_id, valid_id
 from config.parsers import SafeJSONParser
 from jtbd import catalogue, services
 from jtbd.models import DesiredOutcome, Job, JobStep, OutcomeStatus
-from jtbd.permissions import CanWriteWorkspace, require_write
 from jtbd.serializers import (
     DesiredOutcomeSerializer,
     ImportErrorSerializer,
@@ -39,10 +38,10 @@ from jtbd.serializers import (
     ReorderSerializer,
     StatementCheckInputSerializer,
     StatementCheckSerializer,
-    WorkspaceSerializer,
 )
 from jtbd.statements import check_statement
 from workspaces.models import Workspace
+from workspaces.permissions import CanWriteWorkspace, require_write
 
 
 def _import_problem_response(exc: catalogue.CatalogueImportError) -> Response:
@@ -50,13 +49,6 @@ def _import_problem_response(exc: catalogue.CatalogueImportError) -> Response:
         {"detail": str(exc), "problems": [p.to_dict() for p in exc.problems]},
         status=status.HTTP_400_BAD_REQUEST,
     )
-
-
-class WorkspaceViewSet(viewsets.ReadOnlyModelViewSet):
-    serializer_class = WorkspaceSerializer
-
-    def get_queryset(self):
-        return Workspace.objects.for_user(self.request.user)
 
 
 def _refused_delete(code: int, why: str):

@@ -60,12 +60,3 @@ class ImportCsvForm(forms.Form):
     file = forms.FileField(
         help_text="Columns: stage, step_title, code, statement (status optional)."
     )
-
-
-class SolutionWordsForm(forms.Form):
-    solution_words = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 8}),
-        required=False,
-        help_text="Product names, features and devices to flag in outcome statements, "
-        "one per line.",
-    )

@@ -8,17 +8,6 @@ from jtbd.models import DesiredOutcome, Job, JobStep, OutcomeStatus
 from workspaces.models import Workspace
 
 
-class WorkspaceSerializer(serializers.ModelSerializer):
-    role = serializers.SerializerMethodField()
-
-    class Meta:
-        model = Workspace
-        fields = ["id", "name", "slug", "role"]
-
-    def get_role(self, obj: Workspace) -> str | None:
-        return obj.role_of(self.context["request"].user)
-
-
 @extend_schema_field(OpenApiTypes.INT)
 class ScopedPrimaryKeyField(serializers.PrimaryKeyRelatedField):
     """A related-object field whose choices are limited to the requesting user's workspaces.

@@ -90,216 +90,45 @@ word, the duplicate's code, or a count). Only ``empty`` and ``far_too_long`` are
     Another outcome of the same job reads almost the same: `similarity` >=
     `NEAR_DUPLICATE_THRESHOLD`. One finding per such outcome; detail is its code.
 
-Near-duplicate rule
-===================
-
-`similarity` is :class:`difflib.SequenceMatcher`'s ratio of the two *normalised* texts:
-lower-cased, every run of characters other than letters and digits replaced by one space,
-trimmed. The pair is put in a fixed order first so the measure is symmetric. A
-character-level ratio catches reworded near-copies (``has not started`` vs ``has not yet
-started``) that a token-set measure would also catch, but it additionally weighs word order
-and partial words. Because statements share boilerplate (``minimize the time it takes to``),
-the threshold is deliberately high (0.85): distinct outcomes with the same metric stay below
-it, re-wordings of one outcome land above it. Short statements that differ in a single noun
-(``set up accounts`` vs ``set up permissions``) can reach it too; that is intended, since
-they are usually one need split too finely, and the finding is only a warning. Texts with no
-letters or digits are never near-duplicates.
+The near-duplicate rule, the word lists and the metric phrases are in `jtbd.similarity` and
+`jtbd.statement_words`.
 """
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
+from jtbd.similarity import near_score, normalise
+from jtbd.statement_words import (
+    BUILTIN_SOLUTION_WORDS,
+    COMPOUND_IDIOMS,
+    DIRECTION_LIKE_VERBS,
+    DIRECTIONS,
+    METRICS,
+    QUESTION_VERBS,
+    VAGUE_WORDS,
+)
+
 __all__ = [
-    "BUILTIN_SOLUTION_WORDS",
-    "COMPOUND_IDIOMS",
-    "DIRECTIONS",
     "HARD_MAX_LENGTH",
-    "METRICS",
-    "NEAR_DUPLICATE_THRESHOLD",
     "SOFT_MAX_WORDS",
-    "VAGUE_WORDS",
     "Finding",
     "Severity",
     "StatementCheck",
     "StatementParts",
     "check_statement",
     "near_duplicate_finding",
-    "near_duplicates",
     "parse_statement",
-    "similarity",
 ]
 
 Severity = Literal["error", "warning"]
 
 HARD_MAX_LENGTH: int = 300
 SOFT_MAX_WORDS: int = 25
-NEAR_DUPLICATE_THRESHOLD: float = 0.85
 
-DIRECTIONS: frozenset[str] = frozenset(
-    {"minimize", "minimise", "increase", "maximize", "maximise", "reduce", "decrease"}
-)
-
-METRICS: tuple[str, ...] = (
-    "the time it takes to",
-    "the time it takes for",
-    "the amount of time it takes to",
-    "the time required to",
-    "the time needed to",
-    "the time spent on",
-    "the time spent",
-    "the amount of time spent",
-    "the likelihood that",
-    "the likelihood of",
-    "the probability that",
-    "the probability of",
-    "the chance that",
-    "the chances that",
-    "the risk that",
-    "the risk of",
-    "the number of",
-    "the amount of",
-    "the frequency with which",
-    "the frequency of",
-    "the effort it takes to",
-    "the effort required to",
-    "the cost of",
-    "the accuracy with which",
-    "the accuracy of",
-    "the percentage of",
-    "the proportion of",
-    "the degree to which",
-    "the extent to which",
-)
-
-BUILTIN_SOLUTION_WORDS: frozenset[str] = frozenset(
-    {
-        "add-on",
-        "ai",
-        "api",
-        "app",
-        "button",
-        "chatbot",
-        "chatgpt",
-        "checkbox",
-        "click",
-        "crm",
-        "dashboard",
-        "database",
-        "drop-down",
-        "dropdown",
-        "e-mail",
-        "email",
-        "excel",
-        "feature",
-        "integration",
-        "jira",
-        "login",
-        "machine learning",
-        "menu",
-        "mobile",
-        "notification",
-        "phone",
-        "plug-in",
-        "plugin",
-        "pop-up",
-        "popup",
-        "portal",
-        "salesforce",
-        "screen",
-        "sharepoint",
-        "slack",
-        "sms",
-        "smartphone",
-        "software",
-        "spreadsheet",
-        "text message",
-        "tooltip",
-        "trello",
-        "webhook",
-        "website",
-        "widget",
-    }
-)
-
-VAGUE_WORDS: frozenset[str] = frozenset(
-    {
-        "better",
-        "convenient",
-        "conveniently",
-        "easier",
-        "easiest",
-        "easily",
-        "easy",
-        "effective",
-        "effectively",
-        "efficient",
-        "efficiently",
-        "fast",
-        "faster",
-        "good",
-        "great",
-        "hassle-free",
-        "intuitive",
-        "intuitively",
-        "optimal",
-        "optimally",
-        "painless",
-        "quick",
-        "quicker",
-        "quickly",
-        "seamless",
-        "seamlessly",
-        "simple",
-        "simpler",
-        "simply",
-        "smooth",
-        "smoothly",
-        "user-friendly",
-    }
-)
-
-COMPOUND_IDIOMS: tuple[str, ...] = (
-    "up and running",
-    "back and forth",
-    "trial and error",
-    "pros and cons",
-    "ins and outs",
-    "more or less",
-    "whether or not",
-    "sooner or later",
-    "one or more",
-    "two or more",
-)
-
-# Imperative verbs people write where the direction belongs. Without a part-of-speech tagger
-# this list is what separates "Improve the ..." (a wrong direction) from "Team members ..."
-# (no direction at all).
-_DIRECTION_LIKE_VERBS: frozenset[str] = frozenset(
-    {
-        "accelerate", "achieve", "allow", "avoid", "be", "boost", "build", "create", "cut",
-        "eliminate", "enable", "enhance", "ensure", "find", "get", "give", "have", "help",
-        "improve", "keep", "know", "lessen", "let", "limit", "lower", "make", "optimise",
-        "optimize", "prevent", "provide", "raise", "remove", "see", "shorten", "show",
-        "simplify", "speed", "stop", "streamline", "support", "track", "understand", "use",
-    }
-)  # fmt: skip
-
-# Verbs that take an indirect question ("determine when ...", "know if ..."): a situation
-# marker straight after one of them is the object, not a clarifier.
-_QUESTION_VERBS: frozenset[str] = frozenset(
-    {
-        "anticipate", "ask", "assess", "check", "clarify", "confirm", "decide", "detect",
-        "determine", "discover", "establish", "estimate", "explain", "find", "forecast",
-        "identify", "judge", "know", "learn", "notice", "out", "plan", "predict", "recognise",
-        "recognize", "remember", "schedule", "see", "show", "tell", "track", "understand",
-        "verify",
-    }
-)  # fmt: skip
 
 _EXAMPLE_MARKER = re.compile(
     r"(?:,\s*|\s+)(?P<start>\(?(?:e\.g\.|e\.g\b|eg\b|i\.e\.|for example\b"
@@ -314,7 +143,6 @@ _SITUATION_MARKER = re.compile(
 _CONJUNCTION = re.compile(r"(?<!\w)(?:and/or|and|or|&)(?!\w)", re.IGNORECASE)
 _BETWEEN = re.compile(r"(?<!\w)between(?!\w)", re.IGNORECASE)
 _ABBREVIATION_END = re.compile(r"(?:\betc|\be\.g|\bi\.e)\.$", re.IGNORECASE)
-_NON_ALNUM = re.compile(r"[^0-9a-z]+")
 
 _METRIC_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
     re.compile(r"\s+".join(map(re.escape, m.split())) + r"(?!\w)", re.IGNORECASE)
@@ -416,7 +244,7 @@ def _split_clarifier(rest: str) -> tuple[str, str]:
     for situation in _SITUATION_MARKER.finditer(rest):
         before = rest[: situation.start()].split()
         previous_word = before[-1].lower() if before else ""
-        if situation.group("comma") or previous_word not in _QUESTION_VERBS:
+        if situation.group("comma") or previous_word not in QUESTION_VERBS:
             candidates.append(situation.start("start"))
             break
 
@@ -443,7 +271,7 @@ def parse_statement(text: str) -> StatementParts:
     lowered = first_word.lower()
     if lowered in DIRECTIONS or (
         lowered.isalpha()
-        and (lowered in _DIRECTION_LIKE_VERBS or _match_metric(after_first) is not None)
+        and (lowered in DIRECTION_LIKE_VERBS or _match_metric(after_first) is not None)
     ):
         direction = first_word
         rest = after_first
@@ -500,39 +328,6 @@ def _compound_conjunction(object_of_control: str) -> str:
     return ""
 
 
-def _normalise_for_similarity(text: str) -> str:
-    return _NON_ALNUM.sub(" ", text.lower()).strip()
-
-
-def similarity(a: str, b: str) -> float:
-    """How alike two statements read, from 0.0 (nothing shared) to 1.0 (same words).
-
-    difflib ratio of the normalised texts; see "Near-duplicate rule" in the module docstring.
-    """
-    first, second = sorted((_normalise_for_similarity(a), _normalise_for_similarity(b)))
-    if not first and not second:
-        return 1.0
-    return difflib.SequenceMatcher(None, first, second, autojunk=False).ratio()
-
-
-def _near_score(first: str, second: str) -> float | None:
-    """`similarity` of two normalised texts when it can reach the threshold, else None.
-
-    difflib's real_quick_ratio and quick_ratio are upper bounds of ratio and cost far less, so
-    most pairs are ruled out without the full comparison (a job map with 150 outcomes compares
-    11,000 pairs on every view)."""
-    if not first or not second:
-        return None
-    first, second = sorted((first, second))
-    matcher = difflib.SequenceMatcher(None, first, second, autojunk=False)
-    if matcher.real_quick_ratio() < NEAR_DUPLICATE_THRESHOLD:
-        return None
-    if matcher.quick_ratio() < NEAR_DUPLICATE_THRESHOLD:
-        return None
-    score = matcher.ratio()
-    return score if score >= NEAR_DUPLICATE_THRESHOLD else None
-
-
 def near_duplicate_finding(code: str, score: float) -> Finding:
     return _warning(
         "near_duplicate",
@@ -540,19 +335,6 @@ def near_duplicate_finding(code: str, score: float) -> Finding:
         "merge them or make the difference explicit.",
         code,
     )
-
-
-def near_duplicates(items: Iterable[tuple[str, str]]) -> dict[str, list[tuple[str, float]]]:
-    """Every near-duplicate pair among (code, statement) items, each pair compared once."""
-    normalised = [(code, _normalise_for_similarity(text)) for code, text in items]
-    found: dict[str, list[tuple[str, float]]] = {code: [] for code, _ in normalised}
-    for i, (code_a, text_a) in enumerate(normalised):
-        for code_b, text_b in normalised[i + 1 :]:
-            score = _near_score(text_a, text_b)
-            if score is not None:
-                found[code_a].append((code_b, score))
-                found[code_b].append((code_a, score))
-    return found
 
 
 def _warning(code: str, message: str, detail: str = "") -> Finding:
@@ -658,10 +440,10 @@ def check_statement(
             )
         )
 
-    own_text = _normalise_for_similarity(statement)
+    own_text = normalise(statement)
     for code, other in others:
         # Two texts with no letters or digits would score 1.0 while saying nothing alike.
-        score = _near_score(own_text, _normalise_for_similarity(other))
+        score = near_score(own_text, normalise(other))
         if score is not None:
             findings.append(near_duplicate_finding(code, score))
 

@@ -26,6 +26,4 @@ urlpatterns = [
     path("outcomes/<int:pk>/delete/", views.outcome_delete, name="outcome-delete"),
     path("outcomes/<int:pk>/move/", views.outcome_move, name="outcome-move"),
     path("outcomes/<int:pk>/approve/", views.outcome_approve, name="outcome-approve"),
-    path("workspace/", views.workspace_settings, name="workspace-settings"),
-    path("workspace/switch/", views.workspace_switch, name="workspace-switch"),
 ]

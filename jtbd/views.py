@@ -17,13 +17,12 @@ from jtbd.forms import (
     ImportJsonForm,
     JobForm,
     OutcomeForm,
-    SolutionWordsForm,
     StepForm,
 )
 from jtbd.models import DesiredOutcome, Job, JobStep, OutcomeStatus
-from jtbd.statements import check_statement, near_duplicate_finding, near_duplicates
-from workspaces.access import SESSION_KEY, current_membership
-from workspaces.models import Workspace
+from jtbd.similarity import near_duplicates
+from jtbd.statements import check_statement, near_duplicate_finding
+from workspaces.access import current_membership
 
 
 def _job_for(request: HttpRequest, pk: int, *, write: bool = False) -> Job:
@@ -415,34 +414,3 @@ def job_import_csv(request: HttpRequest, pk: int) -> HttpResponse:
         {"form": form, "problems": problems, "job": job, "kind": "CSV"},
         status=status,
     )
-
-
-@login_required
-def workspace_settings(request: HttpRequest) -> HttpResponse:
-    membership = current_membership(request)
-    if membership is None:
-        raise PermissionDenied("You are not a member of any workspace.")
-    workspace = membership.workspace
-    form = SolutionWordsForm(
-        request.POST or None, initial={"solution_words": workspace.solution_words}
-    )
-    if request.method == "POST":
-        if not membership.can_write:
-            raise PermissionDenied("Viewers cannot change workspace settings.")
-        if form.is_valid():
-            workspace.solution_words = form.cleaned_data["solution_words"]
-            workspace.save(update_fields=["solution_words"])
-            messages.success(request, "Solution words saved.")
-            return redirect("jtbd:workspace-settings")
-    return render(request, "jtbd/workspace_settings.html", {"form": form, "workspace": workspace})
-
-
-@login_required
-@require_POST
-def workspace_switch(request: HttpRequest) -> HttpResponse:
-    raw = request.POST.get("workspace", "")
-    workspace = get_object_or_404(
-        Workspace.objects.for_user(request.user), pk=int(raw) if raw.isdigit() else 0
-    )
-    request.session[SESSION_KEY] = workspace.pk
-    return redirect("jtbd:job-list")

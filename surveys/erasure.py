@@ -23,7 +23,7 @@ for analysis, and a new analysis gives the same scores (rows are read in respons
 
 Each erasure is one transaction holding the survey's row lock: erasures of one survey run one
 after the other, and an analysis storing its results takes the same lock and then re-reads the
-respondent ids (`analysis.services._respondent_ids_now`), so it never stores ids it read before
+respondent ids (`analysis.storing._respondent_ids_now`), so it never stores ids it read before
 an erasure.
 Each writes an `ErasureRecord`; erasing again is harmless (nothing left to change, the record says
 0). An identifier the survey does not hold, and never held, raises `UnknownRespondent` and
@@ -43,13 +43,13 @@ from django.db.models import Case, CharField, F, Q, QuerySet, Value, When
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
+from analysis.export_formats import WITH_RESPONDENT_IDS
 from analysis.models import ExportJob, ExportStatus, SegmentMembership
 from surveys.models import ErasureRecord, ErasureScope, Invitation, Response, Survey
 from workspaces.models import Role
 
 ERASED_PREFIX = "erased-"
 # Only SPSS files hold one row per respondent with the id; results files hold one per outcome.
-EXPORT_FORMATS_WITH_IDS = ("sav",)
 
 
 class UnknownRespondent(Exception):
@@ -173,7 +173,7 @@ def find_erasures(*, survey: Survey, identifier: str) -> list[ErasureRecord]:
 
 def _lock(survey: Survey) -> Survey:
     """The survey, locked until the erasure commits: erasures of one survey run one after the
-    other, and a run storing its results waits (analysis.services._respondent_ids_now)."""
+    other, and a run storing its results waits (analysis.storing._respondent_ids_now)."""
     return Survey.objects.select_for_update().get(pk=survey.pk)
 
 
@@ -326,7 +326,7 @@ def _as_int(value: str | None) -> int | None:
 def _drop_exports(survey: Survey) -> int:
     """Delete the survey's stored export files that hold respondent ids, and fail any still
     being built (it may have read the ids before the erasure). Returns how many."""
-    jobs = ExportJob.objects.filter(survey=survey, format__in=EXPORT_FORMATS_WITH_IDS)
+    jobs = ExportJob.objects.filter(survey=survey, format__in=WITH_RESPONDENT_IDS)
     now = timezone.now()
     message = "Deleted: personal data of this survey were erased. Export again."
     deleted = jobs.filter(status=ExportStatus.SUCCEEDED).update(

@@ -20,7 +20,7 @@ def _response_completed(survey_id: int) -> None:
         return
     # Re-analyse with the new response. Debounced: while a run of this survey is queued the
     # request joins it (at most one queued run per survey; it reads the data when it starts).
-    from analysis.services import request_reanalysis
+    from analysis.runs import request_reanalysis
 
     request_reanalysis(survey_id=survey_id)
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import statistics
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -15,7 +13,9 @@ from django.views.decorators.http import require_POST
 
 from config.params import valid_id
 from jtbd.models import DesiredOutcome
-from surveys import erasure, flow, services
+from surveys import erasure, services
+from surveys.access import survey_for
+from surveys.fieldwork import fieldwork_stats
 from surveys.forms import (
     EraseRespondentForm,
     EraseSurveyForm,
@@ -25,20 +25,11 @@ from surveys.forms import (
     SurveyCreateForm,
     SurveySettingsForm,
 )
-from surveys.importing import ImportOptions, ResponseImportError, import_responses
+from surveys.importing import import_responses
 from surveys.invitations import add_invitations, links_csv, parse_people
 from surveys.models import Flag, Question, Response, ResponseStatus, Survey
+from surveys.wide_csv import ImportOptions, ResponseImportError
 from workspaces.access import current_membership
-
-
-def _survey_for(request: HttpRequest, pk: int, *, write: bool = False) -> Survey:
-    survey = get_object_or_404(
-        Survey.objects.for_user(request.user).select_related("workspace", "job", "current_version"),
-        pk=pk,
-    )
-    if write and not survey.workspace.can_write(request.user):
-        raise PermissionDenied("Viewers can read but cannot change surveys.")
-    return survey
 
 
 @login_required
@@ -76,7 +67,7 @@ def survey_create(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def survey_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    survey = _survey_for(request, pk)
+    survey = survey_for(request, pk)
     outcomes = list(survey.ordered_outcomes())
     questions = list(survey.questions.all())
     changed = bool(
@@ -100,7 +91,7 @@ def survey_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def survey_settings(request: HttpRequest, pk: int) -> HttpResponse:
-    survey = _survey_for(request, pk, write=True)
+    survey = survey_for(request, pk, write=True)
     form = SurveySettingsForm(request.POST or None, instance=survey)
     if request.method == "POST" and form.is_valid():
         form.save()
@@ -111,7 +102,7 @@ def survey_settings(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def survey_outcomes(request: HttpRequest, pk: int) -> HttpResponse:
-    survey = _survey_for(request, pk, write=True)
+    survey = survey_for(request, pk, write=True)
     outcomes = DesiredOutcome.objects.filter(job=survey.job).select_related("step")
     outcomes = outcomes.order_by("step__order", "order", "id")
     chosen = set(survey.outcomes.values_list("id", flat=True))
@@ -133,7 +124,7 @@ def survey_outcomes(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def question_edit(request: HttpRequest, pk: int, question_pk: int | None = None) -> HttpResponse:
-    survey = _survey_for(request, pk, write=True)
+    survey = survey_for(request, pk, write=True)
     question = get_object_or_404(Question, pk=question_pk, survey=survey) if question_pk else None
     form = QuestionForm(request.POST or None, instance=question, survey=survey)
     if request.method == "POST" and form.is_valid():
@@ -150,7 +141,7 @@ def question_edit(request: HttpRequest, pk: int, question_pk: int | None = None)
 @login_required
 @require_POST
 def question_delete(request: HttpRequest, pk: int, question_pk: int) -> HttpResponse:
-    survey = _survey_for(request, pk, write=True)
+    survey = survey_for(request, pk, write=True)
     get_object_or_404(Question, pk=question_pk, survey=survey).delete()
     messages.success(request, "Question deleted.")
     return redirect(survey)
@@ -159,7 +150,7 @@ def question_delete(request: HttpRequest, pk: int, question_pk: int) -> HttpResp
 @login_required
 @require_POST
 def survey_publish(request: HttpRequest, pk: int) -> HttpResponse:
-    survey = _survey_for(request, pk, write=True)
+    survey = survey_for(request, pk, write=True)
     try:
         version = services.publish_survey(survey=survey, by=request.user)
     except ValidationError as exc:
@@ -172,7 +163,7 @@ def survey_publish(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def survey_close(request: HttpRequest, pk: int) -> HttpResponse:
-    survey = _survey_for(request, pk, write=True)
+    survey = survey_for(request, pk, write=True)
     if request.POST.get("action") == "reopen":
         if survey.current_version is None:
             messages.error(request, "Publish the survey first.")
@@ -187,7 +178,7 @@ def survey_close(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def invitations(request: HttpRequest, pk: int) -> HttpResponse:
-    survey = _survey_for(request, pk)
+    survey = survey_for(request, pk)
     form = InvitationsForm(request.POST or None, request.FILES or None)
     if request.method == "POST":
         if not survey.workspace.can_write(request.user):
@@ -241,7 +232,7 @@ def _invitations_page(
 @login_required
 @require_POST
 def invitations_erase(request: HttpRequest, pk: int) -> HttpResponse:
-    survey = _survey_for(request, pk)
+    survey = survey_for(request, pk)
     if not erasure.may_erase(survey=survey, user=request.user):
         raise PermissionDenied("Only the workspace's owners can erase personal data.")
     if request.POST.get("scope") == "survey":
@@ -271,7 +262,7 @@ def invitations_erase(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def invitations_csv(request: HttpRequest, pk: int) -> HttpResponse:
-    survey = _survey_for(request, pk)
+    survey = survey_for(request, pk)
     http = HttpResponse(
         links_csv(survey, request.build_absolute_uri), content_type="text/csv; charset=utf-8"
     )
@@ -279,46 +270,9 @@ def invitations_csv(request: HttpRequest, pk: int) -> HttpResponse:
     return http
 
 
-def fieldwork_stats(survey: Survey) -> dict:
-    counts = survey.responses.counts()
-    durations = list(
-        survey.responses.completed()
-        .exclude(duration_seconds=None)
-        .values_list("duration_seconds", flat=True)
-    )
-    dropoff = []
-    if survey.current_version:
-        pages = flow.build_pages(survey.current_version.content)
-        stopped = dict(
-            survey.responses.filter(
-                status=ResponseStatus.IN_PROGRESS, version=survey.current_version
-            )
-            .values_list("page")
-            .annotate(n=Count("id"))
-            .values_list("page", "n")
-        )
-        dropoff = [
-            {"page": i + 1, "title": p.title, "stopped": stopped.get(i, 0)}
-            for i, p in enumerate(pages)
-        ]
-    target = survey.target_completes
-    started = counts["started"]
-    return {
-        "invited": survey.invitations.count(),
-        **counts,
-        "completion_rate": round(100 * counts["completed"] / started, 1) if started else None,
-        "median_minutes": round(statistics.median(durations) / 60, 1) if durations else None,
-        "target": target,
-        "target_percent": min(100, round(100 * counts["completed"] / target)) if target else None,
-        "dropoff": dropoff,
-        "status": survey.get_status_display(),
-        "accepting": survey.is_accepting(),
-    }
-
-
 @login_required
 def fieldwork(request: HttpRequest, pk: int) -> HttpResponse:
-    survey = _survey_for(request, pk)
+    survey = survey_for(request, pk)
     stats = fieldwork_stats(survey)
     if request.GET.get("format") == "json":
         return JsonResponse(stats)
@@ -327,7 +281,7 @@ def fieldwork(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def responses(request: HttpRequest, pk: int) -> HttpResponse:
-    survey = _survey_for(request, pk)
+    survey = survey_for(request, pk)
     if request.method == "POST":
         if not survey.workspace.can_write(request.user):
             raise PermissionDenied("Viewers cannot change which responses are analysed.")
@@ -363,7 +317,7 @@ def responses(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def response_import(request: HttpRequest, pk: int) -> HttpResponse:
-    survey = _survey_for(request, pk, write=True)
+    survey = survey_for(request, pk, write=True)
     form = ResponseImportForm(request.POST or None, request.FILES or None)
     problems, total = None, 0
     if request.method == "POST" and form.is_valid():

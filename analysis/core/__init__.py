@@ -31,6 +31,7 @@ Modules
 ``profile``    segment profiles: size, own ranking, distinctive outcomes, categorical answers, names
 ``drivers``    drivers of loyalty (Johnson's relative weights), NPS and CES
 ``synthetic``  a planted-segment data generator for tests and benchmarks
+``numbers``    finite floats or None, as results are stored and shown
 """
 
 from __future__ import annotations

@@ -31,7 +31,7 @@ from analysis.core._util import rating_pair
 from analysis.core.bootstrap import small_group_warning
 from analysis.core.compare import benjamini_hochberg
 from analysis.core.scoring import Scores, score
-from jtbd.statements import DIRECTIONS, METRICS
+from jtbd.statement_words import DIRECTIONS, METRICS
 
 __all__ = [
     "CategoricalDifference",

@@ -13,10 +13,12 @@ import numpy as np
 import pytest
 from rest_framework.test import APIClient
 
-from analysis import exports, services
-from analysis.api import CONTENT_TYPES
+from analysis import exports, runs
 from analysis.core import synthetic
+from analysis.export_formats import FORMATS
 from analysis.models import AnalysisRun, OutcomeResult, RunStatus, SegmentResult
+from analysis.parameters import clean_parameters
+from analysis.storing import Superseded
 from tests.analysis.test_runs import import_arrays
 
 pytestmark = pytest.mark.django_db
@@ -42,7 +44,7 @@ def survey(workspace):
 
 @pytest.fixture
 def run(survey):
-    run = services.analyze_now(survey=survey, parameters={"segments": 3, "seed": 7})
+    run = runs.analyze_now(survey=survey, parameters={"segments": 3, "seed": 7})
     assert run.status == RunStatus.SUCCEEDED, run.error
     assert run.segments_found
     return run
@@ -54,7 +56,7 @@ def small_survey(workspace):
     imp = np.tile(np.array([[5, 4]], dtype=np.uint8), (120, 1))
     sat = np.tile(np.array([[2, 4]], dtype=np.uint8), (120, 1))
     survey = import_arrays(workspace, imp, sat, name="Small")
-    services.analyze_now(survey=survey, parameters={"segments": "off"})
+    runs.analyze_now(survey=survey, parameters={"segments": "off"})
     return survey
 
 
@@ -131,22 +133,22 @@ def test_cancelling_a_queued_run_cancels_it_and_a_finished_run_is_a_conflict(res
     run = AnalysisRun.objects.get(pk=run_id)
     assert run.status == RunStatus.CANCELLED and run.finished_at is not None
     # Nothing can claim it now, and a new request queues a new run.
-    assert services.execute_run(run_id, task_id="late-delivery") is None
+    assert runs.execute_run(run_id, task_id="late-delivery") is None
     again = api.post(f"/api/runs/{run_id}/cancel/")
     assert again.status_code == 409 and "already finished" in again.json()["detail"]
     assert api.post("/api/runs/", {"survey": survey.pk}, format="json").status_code == 201
 
 
 def test_a_running_run_that_is_cancelled_stores_nothing_at_its_next_write(researcher, survey):
-    run = AnalysisRun.objects.create(survey=survey, parameters=services.clean_parameters({}))
-    token = services.claim_run(run.pk, task_id="worker-1")
+    run = AnalysisRun.objects.create(survey=survey, parameters=clean_parameters({}))
+    token = runs.claim_run(run.pk, task_id="worker-1")
     assert token is not None
     response = as_user(researcher).post(f"/api/runs/{run.pk}/cancel/")
     assert response.status_code == 200 and response.json()["status"] == "cancelled"
-    with pytest.raises(services.Superseded):
-        services._progress(run.pk, token, 50, "Bootstrap")
+    with pytest.raises(Superseded):
+        runs._progress(run.pk, token, 50, "Bootstrap")
     # Nor can a redelivery of the same task take it back.
-    assert services.claim_run(run.pk, task_id="worker-1") is None
+    assert runs.claim_run(run.pk, task_id="worker-1") is None
     run.refresh_from_db()
     assert run.status == RunStatus.CANCELLED and not OutcomeResult.objects.filter(run=run).exists()
 
@@ -183,6 +185,9 @@ def test_results_filter_by_segment_band_and_step_and_sort(viewer, run):
     url = f"/api/surveys/{run.survey_id}/results/"
     segment = api.get(url, {"segment": 2}).json()
     assert segment["segment"]["number"] == 2 and segment["count"] == 12
+    # The one segment rule of pages, exports and commands: a name works too, in any case.
+    name = SegmentResult.objects.get(run=run, number=2).name.upper()
+    assert api.get(url, {"segment": name}).json()["segment"]["number"] == 2
     stored = OutcomeResult.objects.filter(segment__run=run, segment__number=2)
     assert {o["code"]: o["opportunity"] for o in segment["outcomes"]} == dict(
         stored.values_list("code", "opportunity")
@@ -332,7 +337,7 @@ def test_small_groups_are_warned_about_and_empty_ones_refused(viewer, workspace)
     imp = np.full((10, 2), 5, dtype=np.uint8)
     profile = {"role": ["Lead"] * 6 + ["Other"] * 4, "team": ["North"] * 6 + ["South"] * 4}
     tiny = import_arrays(workspace, imp, imp, name="Tiny", profile=profile)
-    services.analyze_now(survey=tiny, parameters={"segments": "off"})
+    runs.analyze_now(survey=tiny, parameters={"segments": "off"})
     api = as_user(viewer)
     url = f"/api/surveys/{tiny.pk}/compare/"
     small = api.post(url, {"a": {"profile": {"role": "Lead"}}, "b": "rest"}, format="json")
@@ -373,7 +378,7 @@ def test_xlsx_and_sav_exports_are_files_real_readers_open(viewer, run, tmp_path)
     url = f"/api/surveys/{run.survey_id}/exports/"
     xlsx = api.get(url, {"format": "xlsx", "segment": 1})
     assert xlsx.status_code == 200, xlsx.content[:300]
-    assert xlsx["Content-Type"] == CONTENT_TYPES["xlsx"]
+    assert xlsx["Content-Type"] == FORMATS["xlsx"].content_type
     assert xlsx["Content-Disposition"].endswith('-results-segment-1.xlsx"')
     book = openpyxl.load_workbook(io.BytesIO(xlsx.content))
     assert len(book.sheetnames) == 2 and book.sheetnames[0].startswith("1 ")

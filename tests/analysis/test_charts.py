@@ -15,8 +15,8 @@ import pytest
 from django.test import Client
 from PIL import Image
 
-from analysis import services
-from analysis.charts import (
+from analysis import runs
+from analysis.chart_layout import (
     HEIGHT,
     LABEL_SIZE,
     LABEL_TOP,
@@ -26,10 +26,11 @@ from analysis.charts import (
     Point,
     contour,
     label_box,
-    landscape_svg,
 )
+from analysis.charts import landscape_svg
 from analysis.models import OutcomeResult, RunStatus
-from surveys.importing import ImportOptions, import_study
+from surveys.importing import import_study
+from surveys.wide_csv import ImportOptions
 
 SVG = "{http://www.w3.org/2000/svg}"
 EVIL = "Minimize <script>alert('x')</script> & \"quoted\" time\x0b"
@@ -229,7 +230,7 @@ def survey(workspace):
 
 @pytest.fixture
 def run(survey):
-    run = services.analyze_now(survey=survey, parameters={"segments": "off"})
+    run = runs.analyze_now(survey=survey, parameters={"segments": "off"})
     assert run.status == RunStatus.SUCCEEDED
     OutcomeResult.objects.filter(run=run, code="A1").update(statement=EVIL)
     return run

@@ -174,7 +174,7 @@ def test_export_results_neutralises_formulas_in_text(segmented):
         (("{survey}", "--format", "xlsx"), "binary file: give -o FILE"),
         (("{survey}", "--format", "sav", "--segment", "1"), "--segment does not apply to"),
         (("{survey}", "--format", "pdf"), "choose csv, xlsx or sav"),
-        (("{survey}", "--segment", "9"), "No segment '9'"),
+        (("{survey}", "--segment", "9"), "No segment 9"),
         (("424242",), "No survey with id '424242'"),
     ],
 )

@@ -11,11 +11,12 @@ import re
 import pytest
 from django.test import Client
 
-from analysis import services
+from analysis import runs
 from analysis.core import synthetic
 from analysis.models import AnalysisRun, RunStatus
-from surveys.importing import ImportOptions, import_responses
+from surveys.importing import import_responses
 from surveys.services import create_survey, publish_survey
+from surveys.wide_csv import ImportOptions
 from tests.analysis.test_runs import import_arrays, wide_csv
 
 pytestmark = pytest.mark.django_db
@@ -34,7 +35,7 @@ def planted(workspace, name="Planted compare study"):
 @pytest.fixture
 def data(workspace):
     survey, imp, sat = planted(workspace)
-    run = services.analyze_now(survey=survey, parameters={"segments": 3, "seed": 7})
+    run = runs.analyze_now(survey=survey, parameters={"segments": 3, "seed": 7})
     assert run.status == RunStatus.SUCCEEDED, run.error
     assert run.segments_found
     return survey, imp, sat
@@ -157,7 +158,7 @@ def second_wave(workspace, survey, imp, sat, *, analyse=True):
     moved[:, 0] = 5
     import_responses(survey=wave, data=wide_csv(imp, moved), options=ImportOptions())
     if analyse:
-        run = services.analyze_now(survey=wave, parameters={"segments": "off"})
+        run = runs.analyze_now(survey=wave, parameters={"segments": "off"})
         assert run.status == RunStatus.SUCCEEDED, run.error
     return wave
 
@@ -194,9 +195,9 @@ def test_waves_offer_only_surveys_of_the_same_job_and_workspace(
 ):
     survey = data[0]
     elsewhere, _, _ = planted(other_workspace, name="Other workspace")
-    services.analyze_now(survey=elsewhere, parameters={"segments": "off"})
+    runs.analyze_now(survey=elsewhere, parameters={"segments": "off"})
     other_job, _, _ = planted(workspace, name="Other job")
-    services.analyze_now(survey=other_job, parameters={"segments": "off"})
+    runs.analyze_now(survey=other_job, parameters={"segments": "off"})
     client.force_login(viewer)
     html = client.get(url(survey)).content.decode()
     assert "No other survey of this job has a finished analysis yet." in html

@@ -9,9 +9,10 @@ import openpyxl
 import pytest
 from django.test import Client
 
-from analysis import export_jobs, exports, services
+from analysis import export_jobs, export_xlsx, exports, runs
 from analysis.models import ExportJob, ExportStatus
-from surveys.importing import ImportOptions, import_study
+from surveys.importing import import_study
+from surveys.wide_csv import ImportOptions
 
 pytestmark = pytest.mark.django_db
 
@@ -24,7 +25,7 @@ def survey(workspace):
     survey = import_study(
         workspace=workspace, name="Adoption", data="\n".join(rows), options=ImportOptions()
     ).survey
-    services.analyze_now(survey=survey, parameters={"segments": "off"})
+    runs.analyze_now(survey=survey, parameters={"segments": "off"})
     return survey
 
 
@@ -89,7 +90,7 @@ def test_a_viewer_exports_xlsx_through_a_job_and_downloads_it(
     run = job.run
     # Same sheets and cells as the direct export (the zip's timestamps may differ).
     ours = openpyxl.load_workbook(io.BytesIO(body))
-    direct = openpyxl.load_workbook(io.BytesIO(exports.results_xlsx(run)))
+    direct = openpyxl.load_workbook(io.BytesIO(export_xlsx.results_xlsx(run)))
     assert ours.sheetnames == direct.sheetnames
     for name in ours.sheetnames:
         if name != "About":
@@ -152,7 +153,7 @@ def test_a_failing_builder_marks_the_job_failed(
     def broken(run, segment=None):
         raise exports.ExportError("the disk is full")
 
-    monkeypatch.setattr(exports, "results_xlsx", broken)
+    monkeypatch.setattr(export_xlsx, "results_xlsx", broken)
     client.force_login(viewer)
     response = start(client, survey, "xlsx")
     job = ExportJob.objects.get()

@@ -17,10 +17,12 @@ import pyreadstat
 import pytest
 from django.core.management import CommandError, call_command
 
-from analysis import exports
-from analysis.exports import BAND_STYLES, RESULT_COLUMNS, sheet_title, spss_name
+from analysis import export_xlsx, exports
+from analysis.export_sav import spss_name
+from analysis.export_xlsx import BAND_STYLES, sheet_title
+from analysis.exports import RESULT_COLUMNS
 from analysis.models import AnalysisRun, OutcomeResult
-from analysis.services import analyze_now
+from analysis.runs import analyze_now
 from surveys.models import (
     CES_TEXT,
     CURRENT_SOLUTION_TEXT,
@@ -173,7 +175,7 @@ def test_xlsx_never_holds_a_formula(study):
     _, run = study
     assert OutcomeResult.objects.get(run=run, segment=None, code="O001").statement == FORMULA
     OutcomeResult.objects.filter(run=run, code="O002").update(step="@SUM(A1)", stage="+1")
-    data = exports.results_xlsx(run)
+    data = export_xlsx.results_xlsx(run)
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         sheets = [n for n in archive.namelist() if n.startswith("xl/worksheets/")]
         assert sheets and all(b"<f>" not in archive.read(n) for n in sheets)
@@ -201,7 +203,7 @@ def test_xlsx_of_one_segment_has_only_its_sheet(study, tmp_path):
 
 def test_xlsx_about_sheet_describes_the_run(study):
     survey, run = study
-    about = openpyxl.load_workbook(io.BytesIO(exports.results_xlsx(run)))["About"]
+    about = openpyxl.load_workbook(io.BytesIO(export_xlsx.results_xlsx(run)))["About"]
     facts = {r[0]: r[1] for r in about.iter_rows(values_only=True) if r[0]}
     assert facts["Survey"] == survey.title
     assert facts["Analysis run"] == run.pk
@@ -368,8 +370,8 @@ def test_spss_names_are_valid_and_unique():
     [
         (("--format", "sav", "--segment", "1"), "--segment does not apply to --format sav"),
         (("--format", "pdf"), "choose csv, xlsx or sav"),
-        (("--format", "xlsx", "--segment", "9", "-o", "{out}"), "No segment '9'"),
-        (("--format", "xlsx", "--segment", "nobody", "-o", "{out}"), "No segment 'nobody'"),
+        (("--format", "xlsx", "--segment", "9", "-o", "{out}"), "No segment 9"),
+        (("--format", "xlsx", "--segment", "nobody", "-o", "{out}"), "No segment nobody"),
         (("--format", "xlsx"), "binary file: give -o FILE"),
         (("--format", "sav"), "binary file: give -o FILE"),
     ],

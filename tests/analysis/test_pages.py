@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from analysis import services
+from analysis import runs
 from analysis.models import AnalysisRun, RunStatus
-from surveys.importing import ImportOptions, import_study
+from surveys.importing import import_study
+from surveys.wide_csv import ImportOptions
 
 pytestmark = pytest.mark.django_db
 
@@ -22,7 +23,7 @@ def survey(workspace):
 
 
 def test_the_page_shows_the_latest_results_with_intervals(client: Client, viewer, survey):
-    run = services.analyze_now(survey=survey, parameters={"segments": "off"})
+    run = runs.analyze_now(survey=survey, parameters={"segments": "off"})
     assert run.status == RunStatus.SUCCEEDED
     client.force_login(viewer)
     html = client.get(f"/surveys/{survey.pk}/analysis/").content.decode()

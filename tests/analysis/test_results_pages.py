@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from analysis import services
-from surveys.importing import ImportOptions, import_study
+from analysis import runs
+from surveys.importing import import_study
+from surveys.wide_csv import ImportOptions
 
 pytestmark = pytest.mark.django_db
 
@@ -23,7 +24,7 @@ def survey(workspace):
     survey = import_study(
         workspace=workspace, name="Adoption", data="\n".join(rows), options=ImportOptions()
     ).survey
-    services.analyze_now(survey=survey, parameters={"segments": "off"})
+    runs.analyze_now(survey=survey, parameters={"segments": "off"})
     return survey
 
 

@@ -16,7 +16,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from sklearn.metrics import adjusted_rand_score
 
-from analysis import services
+from analysis import runs
 from analysis.core import synthetic
 from analysis.models import (
     AnalysisRun,
@@ -25,8 +25,11 @@ from analysis.models import (
     SegmentMembership,
     SegmentResult,
 )
-from surveys.importing import ImportOptions, import_study
+from analysis.parameters import clean_parameters
+from analysis.storing import Superseded
+from surveys.importing import import_study
 from surveys.models import Response
+from surveys.wide_csv import ImportOptions
 from tests.factories import MembershipFactory, UserFactory, WorkspaceFactory
 
 pytestmark = pytest.mark.django_db
@@ -93,10 +96,8 @@ def published_example() -> tuple[np.ndarray, np.ndarray]:
 
 def run_now(survey, **parameters) -> AnalysisRun:
     """Queue a run (without the broker) and execute it through the task's code path."""
-    run = AnalysisRun.objects.create(
-        survey=survey, parameters=services.clean_parameters(parameters)
-    )
-    services.execute_run(run.pk, task_id="test-task")
+    run = AnalysisRun.objects.create(survey=survey, parameters=clean_parameters(parameters))
+    runs.execute_run(run.pk, task_id="test-task")
     run.refresh_from_db()
     return run
 
@@ -263,8 +264,8 @@ def test_a_second_request_while_one_is_queued_returns_the_same_run(
 ):
     survey = import_arrays(workspace, *published_example())
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        first = services.request_analysis(survey=survey)
-        second = services.request_analysis(survey=survey, parameters={"segments": "off"})
+        first = runs.request_analysis(survey=survey)
+        second = runs.request_analysis(survey=survey, parameters={"segments": "off"})
     assert first.pk == second.pk
     assert len(callbacks) == 1  # one task handed to the broker, not two
     assert AnalysisRun.objects.filter(survey=survey).count() == 1
@@ -284,7 +285,7 @@ def test_a_request_is_executed_after_commit(workspace, django_capture_on_commit_
     survey = import_arrays(workspace, *published_example())
     user = UserFactory(username="analyst")
     with django_capture_on_commit_callbacks(execute=True):
-        run = services.request_analysis(survey=survey, parameters={"segments": "off"}, by=user)
+        run = runs.request_analysis(survey=survey, parameters={"segments": "off"}, by=user)
         assert AnalysisRun.objects.get(pk=run.pk).status == RunStatus.QUEUED
     run.refresh_from_db()  # tests run Celery eagerly: the task ran in-process after commit
     assert run.status == RunStatus.SUCCEEDED, run.error
@@ -302,13 +303,13 @@ def test_a_broker_failure_leaves_the_run_queued_for_the_sweep(
         ),
         django_capture_on_commit_callbacks(execute=True),
     ):
-        run = services.request_analysis(survey=survey)
+        run = runs.request_analysis(survey=survey)
     run.refresh_from_db()
     assert run.status == RunStatus.QUEUED and run.enqueued_at is None
 
-    assert services.sweep_runs() == 0  # too recent: its after-commit enqueue may still be coming
+    assert runs.sweep_runs() == 0  # too recent: its after-commit enqueue may still be coming
     later = timezone.now() + timedelta(minutes=2)
-    assert services.sweep_runs(later) == 1
+    assert runs.sweep_runs(later) == 1
     run.refresh_from_db()
     assert run.status == RunStatus.SUCCEEDED, run.error
 
@@ -343,14 +344,14 @@ def test_without_a_broker_a_new_response_does_not_make_the_respondent_wait_for_a
 def test_analyze_now_does_not_touch_a_queued_run(workspace):
     survey = import_arrays(workspace, *published_example())
     queued = AnalysisRun.objects.create(survey=survey)
-    run = services.analyze_now(survey=survey, parameters={"segments": "off"})
+    run = runs.analyze_now(survey=survey, parameters={"segments": "off"})
     assert run.status == RunStatus.SUCCEEDED, run.error
     queued.refresh_from_db()
     assert queued.status == RunStatus.QUEUED
 
 
 def test_parameters_are_checked(workspace):
-    assert services.clean_parameters({"segments": "3"})["segments"] == 3
+    assert clean_parameters({"segments": "3"})["segments"] == 3
     for bad in (
         {"segments": "banana"},
         {"segments": 1},
@@ -360,7 +361,7 @@ def test_parameters_are_checked(workspace):
         {"colour": "blue"},
     ):
         with pytest.raises(ValidationError):
-            services.clean_parameters(bad)
+            clean_parameters(bad)
 
 
 # --- claiming, redelivery, failure --------------------------------------------------------------
@@ -379,8 +380,8 @@ def test_a_second_delivery_of_a_finished_run_does_nothing(workspace):
     run = run_now(survey)
     counts = _result_counts(run)
     assert counts[0] > 20 and counts[2] == 1
-    assert services.execute_run(run.pk, task_id="test-task") is None
-    assert services.execute_run(run.pk) is None
+    assert runs.execute_run(run.pk, task_id="test-task") is None
+    assert runs.execute_run(run.pk) is None
     run.refresh_from_db()
     assert run.status == RunStatus.SUCCEEDED and run.attempts == 1
     assert _result_counts(run) == counts
@@ -390,16 +391,16 @@ def test_a_running_run_is_left_to_its_holder_but_a_redelivery_of_its_task_takes_
     survey = import_arrays(workspace, *published_example())
     run = AnalysisRun.objects.create(
         survey=survey,
-        parameters=services.clean_parameters({"segments": "off"}),
+        parameters=clean_parameters({"segments": "off"}),
         status=RunStatus.RUNNING,
         task_id="task-1",
         claim_token="held-by-a-worker-that-died",
         attempts=1,
         started_at=timezone.now(),
     )
-    assert services.execute_run(run.pk, task_id="task-2") is None  # another task: not ours
-    assert services.execute_run(run.pk) is None
-    finished = services.execute_run(run.pk, task_id="task-1")  # the same message, redelivered
+    assert runs.execute_run(run.pk, task_id="task-2") is None  # another task: not ours
+    assert runs.execute_run(run.pk) is None
+    finished = runs.execute_run(run.pk, task_id="task-1")  # the same message, redelivered
     assert finished.status == RunStatus.SUCCEEDED, finished.error
     assert finished.attempts == 2
     assert _result_counts(finished) == (3, 0, 1)
@@ -407,24 +408,24 @@ def test_a_running_run_is_left_to_its_holder_but_a_redelivery_of_its_task_takes_
 
 def test_a_run_held_past_its_lease_is_taken_over_by_any_delivery(workspace):
     survey = import_arrays(workspace, *published_example())
-    long_ago = timezone.now() - services.lease() - timedelta(seconds=1)
+    long_ago = timezone.now() - runs.lease() - timedelta(seconds=1)
     run = AnalysisRun.objects.create(
         survey=survey,
-        parameters=services.clean_parameters({"segments": "off"}),
+        parameters=clean_parameters({"segments": "off"}),
         status=RunStatus.RUNNING,
         task_id="lost",
         attempts=1,
         started_at=long_ago,
     )
-    assert services.execute_run(run.pk, task_id="sweep").status == RunStatus.SUCCEEDED
+    assert runs.execute_run(run.pk, task_id="sweep").status == RunStatus.SUCCEEDED
 
 
 def test_the_sweep_hands_over_runs_whose_worker_and_message_were_lost(workspace):
     survey = import_arrays(workspace, *published_example())
-    long_ago = timezone.now() - services.lease() - timedelta(minutes=1)
+    long_ago = timezone.now() - runs.lease() - timedelta(minutes=1)
     lost = AnalysisRun.objects.create(
         survey=survey,
-        parameters=services.clean_parameters({"segments": "off"}),
+        parameters=clean_parameters({"segments": "off"}),
         status=RunStatus.RUNNING,
         task_id="lost",
         attempts=1,
@@ -433,13 +434,13 @@ def test_the_sweep_hands_over_runs_whose_worker_and_message_were_lost(workspace)
     hopeless = AnalysisRun.objects.create(
         survey=survey,
         status=RunStatus.RUNNING,
-        attempts=services.MAX_ATTEMPTS,
+        attempts=runs.MAX_ATTEMPTS,
         started_at=long_ago,
     )
     fresh = AnalysisRun.objects.create(
         survey=survey, status=RunStatus.RUNNING, task_id="alive", started_at=timezone.now()
     )
-    assert services.sweep_runs() == 1
+    assert runs.sweep_runs() == 1
     for run in (lost, hopeless, fresh):
         run.refresh_from_db()
     assert lost.status == RunStatus.SUCCEEDED and lost.attempts == 2
@@ -450,12 +451,12 @@ def test_the_sweep_hands_over_runs_whose_worker_and_message_were_lost(workspace)
 def test_a_replaced_holder_stops_at_its_next_write(workspace):
     survey = import_arrays(workspace, *published_example())
     run = AnalysisRun.objects.create(survey=survey)
-    old = services.claim_run(run.pk, task_id="task-1")
-    new = services.claim_run(run.pk, task_id="task-1")
+    old = runs.claim_run(run.pk, task_id="task-1")
+    new = runs.claim_run(run.pk, task_id="task-1")
     assert old and new and old != new
-    with pytest.raises(services.Superseded):
-        services._progress(run.pk, old, 50, "Scoring")
-    services._progress(run.pk, new, 50, "Scoring")
+    with pytest.raises(Superseded):
+        runs._progress(run.pk, old, 50, "Scoring")
+    runs._progress(run.pk, new, 50, "Scoring")
 
 
 def test_a_run_whose_worker_keeps_dying_fails_after_the_last_attempt(workspace):
@@ -464,10 +465,10 @@ def test_a_run_whose_worker_keeps_dying_fails_after_the_last_attempt(workspace):
         survey=survey,
         status=RunStatus.RUNNING,
         task_id="task-1",
-        attempts=services.MAX_ATTEMPTS,
+        attempts=runs.MAX_ATTEMPTS,
         started_at=timezone.now(),
     )
-    assert services.execute_run(run.pk, task_id="task-1") is None
+    assert runs.execute_run(run.pk, task_id="task-1") is None
     run.refresh_from_db()
     assert run.status == RunStatus.FAILED
     assert "Gave up after 3 attempts" in run.error
@@ -475,7 +476,7 @@ def test_a_run_whose_worker_keeps_dying_fails_after_the_last_attempt(workspace):
 
 def test_a_failure_is_stored_with_its_error(workspace):
     survey = import_arrays(workspace, *published_example())
-    with mock.patch("analysis.services.segment", side_effect=RuntimeError("k-means exploded")):
+    with mock.patch("analysis.pipeline.segment", side_effect=RuntimeError("k-means exploded")):
         run = run_now(survey)
     assert run.status == RunStatus.FAILED
     assert "RuntimeError: k-means exploded" in run.error
@@ -511,13 +512,13 @@ def test_transient_database_errors_propagate_for_the_task_to_retry(workspace):
     survey = import_arrays(workspace, *published_example())
     run = AnalysisRun.objects.create(survey=survey)
     with (
-        mock.patch("analysis.services.load_matrix", side_effect=OperationalError("gone")),
+        mock.patch("analysis.pipeline.load_matrix", side_effect=OperationalError("gone")),
         pytest.raises(OperationalError),
     ):
-        services.execute_run(run.pk, task_id="task-1")
+        runs.execute_run(run.pk, task_id="task-1")
     run.refresh_from_db()
     assert run.status == RunStatus.RUNNING  # the retry (same task id) takes it over
-    assert services.execute_run(run.pk, task_id="task-1").status == RunStatus.SUCCEEDED
+    assert runs.execute_run(run.pk, task_id="task-1").status == RunStatus.SUCCEEDED
 
 
 # --- reading ------------------------------------------------------------------------------------

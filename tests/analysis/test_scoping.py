@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from rest_framework.test import APIClient
 
-from analysis import services
+from analysis import runs
 from analysis.models import AnalysisRun, SegmentResult
 from tests.analysis.test_runs import import_arrays
 from tests.jtbd.test_scoping import Route, all_routes
@@ -56,7 +56,7 @@ def victim(workspace, researcher):
     sat = np.tile(np.array([[2, 4]], dtype=np.uint8), (40, 1))
     profile = {"role": ["Lead", "Engineer"] * 20}
     survey = import_arrays(workspace, imp, sat, name="B's study", profile=profile)
-    done = services.analyze_now(survey=survey, parameters={"segments": "off"})
+    done = runs.analyze_now(survey=survey, parameters={"segments": "off"})
     segment = SegmentResult.objects.create(run=done, number=1, name="Everyone", size=40, share=1)
     queued = AnalysisRun.objects.create(survey=survey)
     return {"survey": survey, "run": queued, "segment": segment}

@@ -24,9 +24,9 @@ from celery.exceptions import AlwaysEagerIgnored
 from django.conf import settings
 from django.db import connection
 
-from analysis import services
 from analysis.core import synthetic
 from analysis.models import AnalysisRun, OutcomeResult, RunStatus, SegmentMembership
+from analysis.parameters import clean_parameters
 from tests.analysis.test_runs import import_arrays
 from tests.factories import WorkspaceFactory
 
@@ -206,7 +206,7 @@ def _survey(n: int, m: int, segments: int):
 @pytest.mark.timeout(400)
 def test_a_worker_executes_a_queued_run(broker):
     survey = _survey(900, 20, 3)
-    run = AnalysisRun.objects.create(survey=survey, parameters=services.clean_parameters({}))
+    run = AnalysisRun.objects.create(survey=survey, parameters=clean_parameters({}))
     broker.start_worker("w1")
     task_id = broker.send(run.pk)
     # Generous bounds: the run takes seconds, but a loaded 2-core machine can be many times slower.
@@ -228,7 +228,7 @@ def test_a_run_whose_worker_is_killed_is_redelivered_and_finishes_once(broker):
     # middle of the run (during whole-sample scoring) without any test-only hook in the code.
     survey = _survey(20_000, 40, 3)
     run = AnalysisRun.objects.create(
-        survey=survey, parameters=services.clean_parameters({"n_resamples": 20_000})
+        survey=survey, parameters=clean_parameters({"n_resamples": 20_000})
     )
     first = broker.start_worker("w1")
     sent_at = time.monotonic()

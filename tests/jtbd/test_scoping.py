@@ -316,7 +316,9 @@ def test_a_page_form_cannot_reference_another_workspaces_step(client, attacker, 
 
 # --- viewers read but never write --------------------------------------------------------------
 
-# Pages that only read; every other jtbd page is a write page and must refuse a viewer.
+# Pages that only read; every other catalogue or workspace page is a write page and must refuse a
+# viewer.
+PAGE_NAMESPACES = ("jtbd", "workspaces")
 READ_PAGES = {
     "home",
     "job-list",
@@ -341,14 +343,16 @@ def own(workspace, job):
 
 
 def test_every_read_page_name_still_exists():
-    names = {r.name for r in all_routes() if r.namespace == "jtbd"}
+    names = {r.name for r in all_routes() if r.namespace in PAGE_NAMESPACES}
     assert names >= READ_PAGES
 
 
 def test_viewer_gets_403_from_every_write_page_and_nothing_changes(client, viewer, own):
     client.force_login(viewer)
     before = snapshot()
-    write_pages = [r for r in all_routes() if r.namespace == "jtbd" and r.name not in READ_PAGES]
+    write_pages = [
+        r for r in all_routes() if r.namespace in PAGE_NAMESPACES and r.name not in READ_PAGES
+    ]
     assert len(write_pages) >= 14
     for route in write_pages:
         url = route.url(_pk_for(route, own)) if "pk" in route.params else reverse(route.url_name)

@@ -8,17 +8,15 @@ from collections.abc import Iterable
 import pytest
 
 from jtbd.demo_data import DEMO_JOB, DEMO_STEPS
+from jtbd.similarity import NEAR_DUPLICATE_THRESHOLD, similarity
+from jtbd.statement_words import BUILTIN_SOLUTION_WORDS, VAGUE_WORDS
 from jtbd.statements import (
-    BUILTIN_SOLUTION_WORDS,
     HARD_MAX_LENGTH,
-    NEAR_DUPLICATE_THRESHOLD,
     SOFT_MAX_WORDS,
-    VAGUE_WORDS,
     Finding,
     StatementParts,
     check_statement,
     parse_statement,
-    similarity,
 )
 
 TOO_LONG = (

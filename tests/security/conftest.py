@@ -9,15 +9,15 @@ from dataclasses import dataclass, field
 import numpy as np
 import pytest
 
-from analysis import export_jobs
-from analysis import services as analysis_services
+from analysis import export_jobs, runs
 from analysis.core import synthetic
 from analysis.models import AnalysisRun, ExportJob, SegmentResult
 from jtbd import services as jtbd_services
 from jtbd.models import DesiredOutcome, Job, JobKind, JobStep, OutcomeStatus
 from surveys import services
-from surveys.importing import ImportOptions, import_responses
+from surveys.importing import import_responses
 from surveys.models import Invitation, Question, QuestionKind, Response, Survey
+from surveys.wide_csv import ImportOptions
 from tests.factories import MembershipFactory, UserFactory, WorkspaceFactory
 from workspaces.models import Role, Workspace
 
@@ -193,7 +193,7 @@ def build_world(name: str, text: Callable[[str], str], *, slug: str) -> World:
         Response.objects.filter(pk=response.pk).update(current_solution=solution)
     response = survey.responses.order_by("pk").first()
 
-    succeeded = analysis_services.analyze_now(
+    succeeded = runs.analyze_now(
         survey=survey, parameters={"segments": 2, "n_resamples": 1000}, by=owner
     )
     assert succeeded.status == "succeeded", succeeded.error

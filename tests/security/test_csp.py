@@ -9,7 +9,7 @@ import re
 import pytest
 from django.test import Client
 
-from analysis import services
+from analysis import runs
 from analysis.models import RunStatus
 from surveys.importing import ImportOptions, import_study
 from tests.security.support import published_survey
@@ -41,7 +41,7 @@ def analysed(workspace):
     survey = import_study(
         workspace=workspace, name="Study", data="\n".join(rows), options=ImportOptions()
     ).survey
-    run = services.analyze_now(survey=survey, parameters={"segments": "off"})
+    run = runs.analyze_now(survey=survey, parameters={"segments": "off"})
     assert run.status == RunStatus.SUCCEEDED
     return survey
 

@@ -284,7 +284,7 @@ def test_every_post_form_on_every_page_carries_the_csrf_token(demo):
         "jtbd:job-detail",
         "jtbd:job-edit",
         "jtbd:outcome-edit",
-        "jtbd:workspace-settings",
+        "workspaces:workspace-settings",
         "surveys:survey-detail",
         "surveys:invitations",
         "surveys:responses",

@@ -516,7 +516,9 @@ def test_collection_pages_show_nothing_of_another_workspace(world_b, attacker):
 def test_switching_into_another_workspace_is_404(world_b, attacker):
     client = Client()
     client.force_login(attacker)
-    response = client.post(reverse("jtbd:workspace-switch"), {"workspace": world_b.workspace.pk})
+    response = client.post(
+        reverse("workspaces:workspace-switch"), {"workspace": world_b.workspace.pk}
+    )
     assert response.status_code == 404
     assert "bravo" not in client.get(reverse("jtbd:job-list")).content.decode().lower()
 

@@ -239,6 +239,16 @@ def test_a_change_after_publishing_makes_version_2_and_versions_lists_both(api, 
     assert versions[1]["published_by"] == "researcher"
 
 
+def test_the_schema_describes_versions_and_erasures_as_the_plain_lists_they_are(api, survey):
+    schema = api.get("/api/schema/?format=json").json()
+    for action in ("versions", "erasures"):
+        operation = schema["paths"][f"/api/surveys/{{id}}/{action}/"]["get"]
+        body = operation["responses"]["200"]["content"]["application/json"]["schema"]
+        assert body["type"] == "array", (action, body)
+        assert not {"limit", "offset"} & {p["name"] for p in operation.get("parameters", [])}
+        assert isinstance(api.get(f"/api/surveys/{survey.pk}/{action}/").json(), list)
+
+
 def test_publishing_a_survey_without_outcomes_is_400(api, workspace):
     empty_job = JobFactory(workspace=workspace)
     survey_id = create_survey(api, empty_job)["id"]

@@ -17,7 +17,7 @@ from django.db import connection, connections, transaction
 from django.test import Client
 
 from jtbd.models import JobStep
-from surveys import flow, importing, ratings, services, submission, tasks
+from surveys import flow, importing, ratings, services, submission, tasks, wide_csv
 from surveys.models import Invitation, Outbox, Response, ResponseStatus, Survey
 from tests.factories import JobFactory, add_outcomes
 
@@ -256,7 +256,7 @@ def test_two_simultaneous_imports_of_the_same_file_store_it_once(survey, monkeyp
     data = "\n".join(lines).encode()
     # Validation is slowed down so that, without the survey lock, both imports would read the
     # survey's ids and validate before either stores (the test fails that way without it).
-    parse = importing.parse_wide_csv
+    parse = wide_csv.parse_wide_csv
 
     def slow_parse(*args, **kwargs):
         parsed = parse(*args, **kwargs)
@@ -272,10 +272,10 @@ def test_two_simultaneous_imports_of_the_same_file_store_it_once(survey, monkeyp
             importing.import_responses(
                 survey=Survey.objects.get(pk=survey.pk),
                 data=data,
-                options=importing.ImportOptions(),
+                options=wide_csv.ImportOptions(),
             )
             outcomes.append("stored")
-        except importing.ResponseImportError as exc:
+        except wide_csv.ResponseImportError as exc:
             outcomes.append("refused: " + exc.report().splitlines()[1])
         except Exception as exc:
             raised.append(exc)

@@ -22,13 +22,17 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 from rest_framework.test import APIClient
 
-from analysis import export_jobs, exports
+from analysis import export_jobs, export_sav, exports
 from analysis.models import AnalysisRun, ExportJob, ExportStatus, RunStatus, SegmentMembership
-from analysis.services import StageTimer, analyze_now, clean_parameters, compute, store_results
+from analysis.parameters import clean_parameters
+from analysis.pipeline import StageTimer, compute
+from analysis.runs import analyze_now
+from analysis.storing import store_results
 from surveys import erasure, services
-from surveys.importing import ImportOptions, import_responses
+from surveys.importing import import_responses
 from surveys.invitations import add_invitations
 from surveys.models import ErasureRecord, ErasureScope, Invitation, Question, Response, Survey
+from surveys.wide_csv import ImportOptions
 from tests.factories import JobFactory, add_outcomes
 
 pytestmark = pytest.mark.django_db
@@ -197,7 +201,7 @@ def everything_shown(survey: Survey, api: APIClient, page: Client, tmp_path) -> 
     shown.append("\n".join(sav_ids(sav.content, tmp_path)))
     for run in AnalysisRun.objects.filter(survey=survey, status=RunStatus.SUCCEEDED):
         shown.append(exports.segments_csv(run))
-        shown.append("\n".join(sav_ids(exports.respondents_sav(run), tmp_path)))
+        shown.append("\n".join(sav_ids(export_sav.respondents_sav(run), tmp_path)))
     return "\n".join(shown)
 
 

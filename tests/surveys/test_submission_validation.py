@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from surveys.serializers import PublicSubmissionSerializer, read_public_submission
+from surveys.public_api import PublicSubmissionSerializer, read_public_submission
 
 
 def _flatten(errors, prefix: str = "") -> list[dict]:

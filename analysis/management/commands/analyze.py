@@ -10,14 +10,15 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from analysis import services
+from analysis import runs
 from analysis.models import RunStatus
+from analysis.parameters import parse_segments
 from surveys.models import Survey
 
 
 def _segments(value: str) -> str | int:
     try:
-        return services.parse_segments(value)
+        return parse_segments(value)
     except ValidationError as exc:
         raise CommandError(f"--segments: {exc.message_dict['segments'][0]}") from None
 
@@ -47,7 +48,7 @@ class Command(BaseCommand):
         if options["seed"] is not None:
             parameters["seed"] = options["seed"]
         try:
-            run = services.analyze_now(survey=survey, parameters=parameters)
+            run = runs.analyze_now(survey=survey, parameters=parameters)
         except ValidationError as exc:
             problems = "; ".join(f"{k}: {v[0]}" for k, v in exc.message_dict.items())
             raise CommandError(problems) from None

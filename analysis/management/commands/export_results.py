@@ -1,6 +1,6 @@
 """python manage.py export_results SURVEY --format csv|xlsx|sav [--segment S] [-o FILE]
 
-Writes the latest successful analysis of the survey (formats: see analysis/exports.py):
+Writes the latest successful analysis of the survey (formats: see analysis/export_formats.py):
 
 - csv: one row per outcome (whole sample, or the segment S given by number or name), numbers
   unrounded;
@@ -21,8 +21,8 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from analysis import exports
-
-FORMATS = ("csv", "xlsx", "sav")
+from analysis.export_formats import FORMATS, listed
+from analysis.models import SegmentNotFound
 
 
 class Command(BaseCommand):
@@ -38,31 +38,27 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         fmt = options["format"].lower()
-        if fmt not in FORMATS:
-            raise CommandError(f"--format {fmt!r}: choose csv, xlsx or sav.")
-        if fmt == "sav" and options["segment"] is not None:
+        export = FORMATS.get(fmt)
+        if export is None:
+            raise CommandError(f"--format {fmt!r}: choose {listed()}.")
+        if not export.per_segment and options["segment"] is not None:
             raise CommandError(
-                "--segment does not apply to --format sav: the .sav file is respondent-level and "
-                "holds every respondent with a `segment` variable; filter on it in SPSS."
+                f"--segment does not apply to --format {fmt}: the .{fmt} file is "
+                "respondent-level and holds every respondent with a `segment` variable; filter "
+                "on it in SPSS."
             )
         output = options["output"]
         binary_stdout = None if fmt == "csv" or output else self._binary_stdout(fmt)
         try:
             run = exports.latest_run(options["survey"])
             segment = (
-                exports.find_segment(run, options["segment"])
-                if options["segment"] is not None
-                else None
+                run.find_segment(options["segment"]) if options["segment"] is not None else None
             )
             if fmt == "csv":
                 self._write_csv(run, segment, output)
                 return
-            data = (
-                exports.results_xlsx(run, segment)
-                if fmt == "xlsx"
-                else exports.respondents_sav(run)
-            )
-        except exports.ExportError as exc:
+            data = export.build(run, segment)
+        except (exports.ExportError, SegmentNotFound) as exc:
             raise CommandError(str(exc)) from None
         if binary_stdout is not None:
             binary_stdout.write(data)

@@ -16,8 +16,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
-from analysis import demo
-from analysis import services as analysis_services
+from analysis import demo, runs
 from analysis.models import AnalysisRun
 from jtbd import services
 from jtbd.demo_data import DEMO_JOB, DEMO_STEPS
@@ -83,7 +82,7 @@ class Command(BaseCommand):
         )
         run = AnalysisRun.objects.latest_succeeded(survey)
         if run is None:
-            run = analysis_services.analyze_now(survey=survey, parameters={"seed": 2026})
+            run = runs.analyze_now(survey=survey, parameters={"seed": 2026})
         segments = run.segmentation or {}
         self.stdout.write(
             f"Demo analysis #{run.pk}: {run.status}, {run.n_respondents} respondents, "

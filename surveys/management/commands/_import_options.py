@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.core.management.base import CommandParser
 
-from surveys.importing import ImportOptions
+from surveys.wide_csv import ImportOptions
 
 
 def add_import_arguments(parser: CommandParser) -> None:

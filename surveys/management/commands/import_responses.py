@@ -9,9 +9,10 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from surveys.importing import ResponseImportError, import_responses
+from surveys.importing import import_responses
 from surveys.management.commands._import_options import add_import_arguments, import_options
 from surveys.models import Survey
+from surveys.wide_csv import ResponseImportError
 
 
 class Command(BaseCommand):

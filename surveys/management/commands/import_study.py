@@ -11,8 +11,9 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from surveys.importing import ResponseImportError, import_study
+from surveys.importing import import_study
 from surveys.management.commands._import_options import add_import_arguments, import_options
+from surveys.wide_csv import ResponseImportError
 from workspaces.models import Workspace
 
 

@@ -1,0 +1,348 @@
+"""SPSS export of a run's respondents (registered in `analysis.export_formats`).
+
+Respondents SAV (`respondents_sav`): one row per respondent of the run, in the order of the
+segments CSV. Variable names are valid SPSS names (ASCII letters, digits and _, starting with a
+letter, at most 64 characters, unique ignoring case; anything else becomes _, and a clash gets
+_2, _3…):
+
+- ``respondent_id`` (string);
+- ``imp_<code>`` and ``sat_<code>`` per outcome (1–5, missing = system missing), labelled
+  "Importance: <statement>" / "Satisfaction: <statement>", value labels the version's scale;
+- per profile question with key K: single choice ``q_K`` coded 1…k in option order (value labels
+  = options; answers no longer offered are appended); number ``q_K``; text ``q_K`` (string);
+  multiple choice ``q_K_1`` … ``q_K_k``, one 0/1 variable per option, labelled
+  "<question>: <option>" (missing when the question was not answered);
+- ``current_solution`` coded 1…k by option plus k+1 "Something else", and
+  ``current_solution_other`` (string) holding the "something else" text;
+- ``nps`` (0–10) and ``ces`` (1–7) when asked; ``segment`` with the segment names as value labels
+  (1 = "Everyone" when no segments were found).
+
+Variable labels are cut to SPSS's 256 bytes and value labels to 120 bytes.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from analysis.core.numbers import finite_or_none
+from analysis.exports import ExportError
+from analysis.models import AnalysisRun, SegmentMembership
+from surveys.models import (
+    DEFAULT_IMPORTANCE_LABELS,
+    DEFAULT_SATISFACTION_LABELS,
+    QuestionKind,
+    Response,
+)
+from surveys.ratings import assemble
+
+MAX_VARIABLE_NAME = 64
+MAX_VARIABLE_LABEL_BYTES = 256
+MAX_VALUE_LABEL_BYTES = 120
+SOMETHING_ELSE = "Something else"
+_SPSS_RESERVED = frozenset(
+    ("all", "and", "by", "eq", "ge", "gt", "le", "lt", "ne", "not", "or", "to", "with")
+)
+
+
+def spss_name(base: str, taken: set[str]) -> str:
+    """A valid SPSS variable name made from `base`, unique among `taken` ignoring case (and
+    added to it): ASCII letters, digits and _, starting with a letter, at most 64 characters."""
+    ascii_text = unicodedata.normalize("NFKD", base).encode("ascii", "ignore").decode()
+    name = re.sub(r"[^A-Za-z0-9_]", "_", ascii_text)
+    if not name[:1].isalpha():
+        name = "v" + (name if name.startswith("_") else "_" + name if name else "")
+    if name.lower() in _SPSS_RESERVED:
+        name += "_"
+    name = name[:MAX_VARIABLE_NAME]
+    candidate, i = name, 2
+    while candidate.lower() in taken:
+        suffix = f"_{i}"
+        candidate = name[: MAX_VARIABLE_NAME - len(suffix)] + suffix
+        i += 1
+    taken.add(candidate.lower())
+    return candidate
+
+
+def clip(text: str, limit: int) -> str:
+    """`text` cut to at most `limit` UTF-8 bytes on a character boundary, "…" marking a cut."""
+    data = text.encode("utf-8")
+    if len(data) <= limit:
+        return text
+    return data[: limit - 3].decode("utf-8", "ignore") + "…"
+
+
+@dataclass
+class SavData:
+    """Columns of a .sav file with their SPSS metadata, in variable order."""
+
+    columns: dict[str, list | np.ndarray] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)
+    value_labels: dict[str, dict[int, str]] = field(default_factory=dict)
+    measures: dict[str, str] = field(default_factory=dict)
+    taken: set[str] = field(default_factory=set)
+
+    def add(
+        self,
+        base: str,
+        values: list | np.ndarray,
+        *,
+        label: str = "",
+        value_labels: Mapping[int, str] | None = None,
+        measure: str = "unknown",
+    ) -> str:
+        name = spss_name(base, self.taken)
+        self.columns[name] = values
+        if label:
+            self.labels[name] = clip(label, MAX_VARIABLE_LABEL_BYTES)
+        if value_labels:
+            self.value_labels[name] = {
+                k: clip(v, MAX_VALUE_LABEL_BYTES) for k, v in value_labels.items()
+            }
+        self.measures[name] = measure
+        return name
+
+
+@dataclass
+class _Respondents:
+    """What the run's respondents answered, aligned with the membership order."""
+
+    ids: list[str]
+    segments: np.ndarray
+    importance: np.ndarray  # float (n, m), NaN = unanswered
+    satisfaction: np.ndarray
+    profile: list[Mapping[str, Any]]
+    current_solution: list[str]
+    nps: np.ndarray
+    ces: np.ndarray
+
+
+def _load_respondents(run: AnalysisRun, codes: Sequence[str]) -> _Respondents:
+    try:
+        membership = run.membership
+    except SegmentMembership.DoesNotExist:
+        raise ExportError(f"Analysis {run.pk} has no stored membership.") from None
+    response_ids = membership.response_id_array()
+    position = {int(r): i for i, r in enumerate(response_ids.tolist())}
+    n = len(position)
+    version_codes = {v.pk: v.outcome_codes for v in run.survey.versions.all()}
+    groups: dict[int, tuple[list[int], list[bytes]]] = {}
+    profile: list[Mapping[str, Any]] = [{} for _ in range(n)]
+    solution = [""] * n
+    nps = np.full(n, np.nan)
+    ces = np.full(n, np.nan)
+    rows = Response.objects.filter(survey_id=run.survey_id).values_list(
+        "id", "version_id", "ratings", "profile", "current_solution", "nps", "ces"
+    )
+    # A response deleted since the run keeps its row, with its answers missing.
+    for rid, version_id, blob, answers, current, nps_value, ces_value in rows.iterator(2000):
+        i = position.get(rid)
+        if i is None:
+            continue
+        blob = bytes(blob)
+        if len(blob) == 2 * len(version_codes.get(version_id, ())):
+            ids, blobs = groups.setdefault(version_id, ([], []))
+            ids.append(rid)
+            blobs.append(blob)
+        profile[i] = answers if isinstance(answers, Mapping) else {}
+        solution[i] = current or ""
+        nps[i] = np.nan if nps_value is None else nps_value
+        ces[i] = np.nan if ces_value is None else ces_value
+    matrix = assemble(
+        codes,
+        ((version_codes[v], ids, [""] * len(ids), blobs) for v, (ids, blobs) in groups.items()),
+    )
+    importance = np.full((n, len(codes)), np.nan)
+    satisfaction = np.full((n, len(codes)), np.nan)
+    rows_at = [position[int(r)] for r in matrix.response_ids.tolist()]
+    importance[rows_at] = np.where(matrix.importance == 0, np.nan, matrix.importance)
+    satisfaction[rows_at] = np.where(matrix.satisfaction == 0, np.nan, matrix.satisfaction)
+    return _Respondents(
+        ids=[str(r) for r in membership.respondent_ids],
+        segments=membership.segment_array().astype(np.float64),
+        importance=importance,
+        satisfaction=satisfaction,
+        profile=profile,
+        current_solution=solution,
+        nps=nps,
+        ces=ces,
+    )
+
+
+def _merged_questions(contents: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Profile questions of every version by key, the newest wording first; options united."""
+    merged: dict[str, dict[str, Any]] = {}
+    for content in contents:
+        for question in content.get("questions") or []:
+            key = question["key"]
+            if key not in merged:
+                merged[key] = {**question, "options": [str(o) for o in question.get("options", [])]}
+            else:
+                known = merged[key]["options"]
+                known += [str(o) for o in question.get("options", []) if str(o) not in known]
+    return list(merged.values())
+
+
+def _with_observed(options: Sequence[str], observed: Iterable[str]) -> list[str]:
+    """`options`, then answers given that are no longer among them (sorted)."""
+    extra = sorted({o for o in observed if o not in options})
+    return [*options, *extra]
+
+
+def _codes_of(values: Sequence[str | None], options: Sequence[str]) -> np.ndarray:
+    code = {option: k for k, option in enumerate(options, start=1)}
+    return np.array([np.nan if v is None else code[v] for v in values], dtype=np.float64)
+
+
+def _add_question(data: SavData, question: Mapping[str, Any], answers: list[Any]) -> None:
+    key, text, kind = question["key"], question.get("text") or question["key"], question["kind"]
+    if kind == QuestionKind.SINGLE:
+        values = [None if a is None or a == "" else str(a) for a in answers]
+        options = _with_observed(question["options"], (v for v in values if v is not None))
+        data.add(
+            f"q_{key}",
+            _codes_of(values, options),
+            label=text,
+            value_labels=dict(enumerate(options, start=1)),
+            measure="nominal",
+        )
+    elif kind == QuestionKind.MULTIPLE:
+        chosen = [
+            None if a is None else {str(x) for x in (a if isinstance(a, list) else [a])}
+            for a in answers
+        ]
+        options = _with_observed(question["options"], (x for c in chosen if c for x in c))
+        for k, option in enumerate(options, start=1):
+            data.add(
+                f"q_{key}_{k}",
+                np.array([np.nan if c is None else float(option in c) for c in chosen]),
+                label=f"{text}: {option}",
+                value_labels={0: "Not chosen", 1: "Chosen"},
+                measure="nominal",
+            )
+    elif kind == QuestionKind.NUMBER:
+        data.add(f"q_{key}", np.array([_number(a) for a in answers]), label=text, measure="scale")
+    else:
+        data.add(
+            f"q_{key}",
+            ["" if a is None else str(a) for a in answers],
+            label=text,
+            measure="nominal",
+        )
+
+
+def _number(value: Any) -> float:
+    """A profile answer as an SPSS number: system missing (NaN) unless a finite number."""
+    if isinstance(value, bool):
+        return np.nan
+    try:
+        number = finite_or_none(value)
+    except (TypeError, ValueError):
+        return np.nan
+    return np.nan if number is None else number
+
+
+def respondent_data(run: AnalysisRun) -> SavData:
+    """The run's respondents as SPSS variables (see the module docstring for the names)."""
+    survey = run.survey
+    versions = sorted(survey.versions.all(), key=lambda v: v.number, reverse=True)
+    contents = [v.content for v in versions]
+    latest = contents[0] if contents else {}
+    outcomes = list(run.whole_sample().order_by("position").values_list("code", "statement"))
+    codes = [code for code, _ in outcomes]
+    people = _load_respondents(run, codes)
+    importance_labels = list(latest.get("importance_labels") or DEFAULT_IMPORTANCE_LABELS)
+    satisfaction_labels = list(latest.get("satisfaction_labels") or DEFAULT_SATISFACTION_LABELS)
+
+    data = SavData()
+    data.add("respondent_id", people.ids, label="Respondent id", measure="nominal")
+    for j, (code, statement) in enumerate(outcomes):
+        data.add(
+            f"imp_{code}",
+            people.importance[:, j],
+            label=f"Importance: {statement}",
+            value_labels=dict(enumerate(importance_labels, start=1)),
+            measure="ordinal",
+        )
+        data.add(
+            f"sat_{code}",
+            people.satisfaction[:, j],
+            label=f"Satisfaction: {statement}",
+            value_labels=dict(enumerate(satisfaction_labels, start=1)),
+            measure="ordinal",
+        )
+    for question in _merged_questions(contents):
+        _add_question(data, question, [p.get(question["key"]) for p in people.profile])
+
+    asked = [c["current_solution"] for c in contents if c.get("current_solution")]
+    if asked or any(people.current_solution):
+        options: list[str] = []
+        for block in asked:
+            options += [str(o) for o in block.get("options", []) if str(o) not in options]
+        labels = {**dict(enumerate(options, start=1)), len(options) + 1: SOMETHING_ELSE}
+        code = {option: k for k, option in enumerate(options, start=1)}
+        data.add(
+            "current_solution",
+            np.array(
+                [code.get(s, len(options) + 1) if s else np.nan for s in people.current_solution],
+                dtype=np.float64,
+            ),
+            label=asked[0].get("text", "Current solution") if asked else "Current solution",
+            value_labels=labels,
+            measure="nominal",
+        )
+        data.add(
+            "current_solution_other",
+            [s if s and s not in code else "" for s in people.current_solution],
+            label=f"{SOMETHING_ELSE}: what they use today",
+            measure="nominal",
+        )
+    nps_text = next((c["nps"] for c in contents if c.get("nps")), None)
+    if nps_text or not np.isnan(people.nps).all():
+        data.add("nps", people.nps, label=nps_text or "Likelihood to recommend", measure="scale")
+    ces_text = next((c["ces"] for c in contents if c.get("ces")), None)
+    if ces_text or not np.isnan(people.ces).all():
+        data.add("ces", people.ces, label=ces_text or "Customer effort", measure="ordinal")
+
+    segments = {s.number: s.display_name for s in run.segments.order_by("number")}
+    data.add(
+        "segment",
+        people.segments,
+        label="Segment",
+        value_labels=segments or {1: "Everyone"},
+        measure="nominal",
+    )
+    return data
+
+
+def respondents_sav(run: AnalysisRun) -> bytes:
+    """The run's respondent-level data as an SPSS .sav file."""
+    import pandas as pd
+    import pyreadstat
+
+    data = respondent_data(run)
+    frame = pd.DataFrame({name: values for name, values in data.columns.items()})
+    finished = run.finished_at.isoformat() if run.finished_at else ""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "respondents.sav"
+        pyreadstat.write_sav(
+            frame,
+            str(path),
+            file_label=clip(run.survey.title, 64),
+            column_labels=data.labels,
+            variable_value_labels=data.value_labels,
+            variable_measure=data.measures,
+            # SPSS documents are lines of at most 80 bytes.
+            note=[
+                f"Opportunity Engine: survey {run.survey_id}, analysis {run.pk}.",
+                f"Finished {finished}.",
+            ],
+        )
+        return path.read_bytes()
