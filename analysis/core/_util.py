@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from typing import TypeVar
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+_Item = TypeVar("_Item", bound=np.generic)
 Rows = NDArray[np.bool_] | NDArray[np.integer] | None
 Seed = int | np.random.Generator
 
@@ -52,7 +54,7 @@ def rating_pair(
     return imp, sat
 
 
-def select_rows(matrix: NDArray, rows: Rows) -> NDArray:
+def select_rows(matrix: NDArray[_Item], rows: Rows) -> NDArray[_Item]:
     """``matrix[rows]`` for a boolean mask ``(n,)``, an integer index array, or ``None`` (all)."""
     if rows is None:
         return matrix
@@ -60,13 +62,13 @@ def select_rows(matrix: NDArray, rows: Rows) -> NDArray:
     if idx.dtype == np.bool_:
         if idx.shape != (matrix.shape[0],):
             raise ValueError(f"row mask has shape {idx.shape}, expected ({matrix.shape[0]},)")
-        return matrix[idx]
-    if not np.issubdtype(idx.dtype, np.integer):
+    elif not np.issubdtype(idx.dtype, np.integer):
         raise ValueError("rows must be a boolean mask or an integer index array")
-    return matrix[idx]
+    selected: NDArray[_Item] = matrix[idx]
+    return selected
 
 
-def quantiles(reps: NDArray, q: Sequence[float]) -> NDArray[np.float64]:
+def quantiles(reps: NDArray[np.floating], q: Sequence[float]) -> NDArray[np.float64]:
     """``nanquantile`` over axis 0 without the all-NaN warning (all-NaN columns give NaN)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)

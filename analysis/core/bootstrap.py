@@ -45,7 +45,13 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from analysis.core._util import Rows, Seed, as_rng, quantiles, rating_pair, select_rows
-from analysis.core.scoring import RatingCounts, Scores, opportunity, scores_from_counts
+from analysis.core.scoring import (
+    RatingCounts,
+    Scores,
+    opportunity,
+    scores_from_counts,
+    share10,
+)
 
 __all__ = [
     "BootstrapResult",
@@ -102,23 +108,23 @@ def small_group_warning(n: ArrayLike, threshold: int = DEFAULT_SMALL_GROUP) -> N
 
 
 def _percentile_bounds(
-    reps: NDArray, confidence: float
+    reps: NDArray[np.float64], confidence: float
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     alpha = 1.0 - confidence
     q = quantiles(reps, [alpha / 2, 1 - alpha / 2])
     return q[0], q[1]
 
 
-def _intervals(i_reps: NDArray, s_reps: NDArray, o_reps: NDArray, confidence: float) -> Intervals:
+def _intervals(
+    i_reps: NDArray[np.float64],
+    s_reps: NDArray[np.float64],
+    o_reps: NDArray[np.float64],
+    confidence: float,
+) -> Intervals:
     il, iu = _percentile_bounds(i_reps, confidence)
     sl, su = _percentile_bounds(s_reps, confidence)
     ol, ou = _percentile_bounds(o_reps, confidence)
     return Intervals(il, iu, sl, su, ol, ou, float(confidence), int(i_reps.shape[0]))
-
-
-def _share10(top: NDArray, n: NDArray) -> NDArray[np.float64]:
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(n > 0, 10.0 * top / np.where(n > 0, n, 1), np.nan)
 
 
 # --- cell replicates -------------------------------------------------------------------------
@@ -144,7 +150,9 @@ def cell_counts(
     return np.bincount(flat.ravel(), minlength=9 * m).reshape(m, 9).astype(np.int64)
 
 
-def _counts_from_cells(cells: NDArray) -> tuple[NDArray, NDArray, NDArray, NDArray]:
+def _counts_from_cells(
+    cells: NDArray[np.integer],
+) -> tuple[NDArray[np.integer], NDArray[np.integer], NDArray[np.integer], NDArray[np.integer]]:
     """(n_imp, top_imp, n_sat, top_sat) from cell counts with the 9 cells on the last axis."""
     c = cells.reshape(*cells.shape[:-1], 3, 3)  # [..., imp_state, sat_state]
     imp_state = c.sum(axis=-1)
@@ -173,8 +181,8 @@ def cell_replicates(
     p = cells / n
     reps = rng.multinomial(n, p[None, :, :], size=(n_resamples, m))  # (B, m, 9)
     n_i, t_i, n_s, t_s = _counts_from_cells(reps)
-    i = _share10(t_i, n_i)
-    s = _share10(t_s, n_s)
+    i = share10(t_i, n_i)
+    s = share10(t_s, n_s)
     return i, s, opportunity(i, s)
 
 
@@ -211,7 +219,7 @@ def _indicators(imp: NDArray[np.uint8], sat: NDArray[np.uint8]) -> NDArray[np.fl
     return x
 
 
-def _ranks(o: NDArray) -> NDArray[np.float64]:
+def _ranks(o: NDArray[np.float64]) -> NDArray[np.float64]:
     """Rank = 1 + number of outcomes with a strictly higher O, per row; NaN O → NaN rank."""
     key = np.where(np.isnan(o), -np.inf, o)
     srt = np.sort(key, axis=1)  # ascending
@@ -270,8 +278,8 @@ def bootstrap_scores(
             for r in range(b):
                 w[r] = np.bincount(draws[r], minlength=n)
             sums = (w[:b] @ x).astype(np.float64)  # exact: integers ≤ n < 2**24
-            i_reps[start : start + b] = _share10(sums[:, m : 2 * m], sums[:, :m])
-            s_reps[start : start + b] = _share10(sums[:, 3 * m :], sums[:, 2 * m : 3 * m])
+            i_reps[start : start + b] = share10(sums[:, m : 2 * m], sums[:, :m])
+            s_reps[start : start + b] = share10(sums[:, 3 * m :], sums[:, 2 * m : 3 * m])
         del x, w
     o_reps = opportunity(i_reps, s_reps)
 

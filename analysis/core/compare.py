@@ -77,7 +77,7 @@ def benjamini_hochberg(p_values: ArrayLike) -> NDArray[np.float64]:
     return flat_q.reshape(p.shape)
 
 
-def _bootstrap_p(diff_reps: NDArray) -> NDArray[np.float64]:
+def _bootstrap_p(diff_reps: NDArray[np.float64]) -> NDArray[np.float64]:
     valid = ~np.isnan(diff_reps)
     b = valid.sum(axis=0)
     le = ((diff_reps <= 0) & valid).sum(axis=0)

@@ -204,7 +204,7 @@ def categorical_differences(
     """
     lab = np.asarray(labels)
     segs = np.unique(lab)
-    results: list[tuple[str, tuple[object, ...], NDArray, float, int, float, float]] = []
+    results: list[tuple[str, tuple[object, ...], NDArray[np.int64], float, int, float, float]] = []
     for key, answers in questions:
         codes, names, missing = _codes(answers)
         if codes.shape != lab.shape:

@@ -120,11 +120,13 @@ def count_ratings(
     )
 
 
-def _share10(top: NDArray, n: NDArray) -> NDArray[np.float64]:
-    top = np.asarray(top, dtype=np.float64)
-    n = np.asarray(n, dtype=np.float64)
+def share10(top: ArrayLike, n: ArrayLike) -> NDArray[np.float64]:
+    """10 × top / n elementwise (any shape): a top-two-box count as a 0–10 score; NaN where
+    n = 0. The bootstrap applies it to every resample's counts, so it works on any shape."""
+    tops = np.asarray(top, dtype=np.float64)
+    ns = np.asarray(n, dtype=np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(n > 0, 10.0 * top / np.where(n > 0, n, 1.0), np.nan)
+        return np.where(ns > 0, 10.0 * tops / np.where(ns > 0, ns, 1.0), np.nan)
 
 
 def opportunity(importance: ArrayLike, satisfaction: ArrayLike) -> NDArray[np.float64]:
@@ -152,8 +154,8 @@ def band_of(o: ArrayLike) -> NDArray[np.str_]:
 
 def scores_from_counts(counts: RatingCounts) -> Scores:
     """Scores from the sufficient statistics (shared by :func:`score` and the bootstrap)."""
-    i = _share10(counts.top2_importance, counts.n_importance)
-    s = _share10(counts.top2_satisfaction, counts.n_satisfaction)
+    i = share10(counts.top2_importance, counts.n_importance)
+    s = share10(counts.top2_satisfaction, counts.n_satisfaction)
     o = opportunity(i, s)
     code = band_code_of(o)
     return Scores(

@@ -130,12 +130,13 @@ def unmet_features(
     return gap, usable
 
 
-def _relabel_by_size(labels: NDArray, k: int) -> NDArray[np.int64]:
+def _relabel_by_size(labels: NDArray[np.integer], k: int) -> NDArray[np.int64]:
     sizes = np.bincount(labels, minlength=k)
     order = np.argsort(-sizes, kind="stable")
     new = np.empty(k, dtype=np.int64)
     new[order] = np.arange(k)
-    return new[labels]
+    relabelled: NDArray[np.int64] = new[labels]
+    return relabelled
 
 
 def _seed_int(rng: np.random.Generator) -> int:
@@ -143,9 +144,9 @@ def _seed_int(rng: np.random.Generator) -> int:
 
 
 def _diagnose(
-    z: NDArray,
+    z: NDArray[np.float64],
     k: int,
-    sd: NDArray,
+    sd: NDArray[np.float64],
     rng: np.random.Generator,
     *,
     n_init: int,
@@ -196,18 +197,28 @@ def _describe(d: KDiagnostics) -> str:
     )
 
 
-def _none(n: int, m: int, reason: str, **kw: object) -> Segmentation:
+def _none(
+    n: int,
+    m: int,
+    reason: str,
+    *,
+    requested_k: int | None = None,
+    diagnostics: tuple[KDiagnostics, ...] = (),
+    profiles: NDArray[np.float64] | None = None,
+    n_subsample: int = 0,
+    n_components: int = 0,
+) -> Segmentation:
     return Segmentation(
         found=False,
         k=1,
         labels=np.zeros(n, dtype=np.int64),
         reason=reason,
-        diagnostics=kw.get("diagnostics", ()),  # type: ignore[arg-type]
+        diagnostics=diagnostics,
         sizes=np.array([n], dtype=np.int64),
-        profiles=np.asarray(kw.get("profiles", np.zeros((1, m))), dtype=np.float64),
-        requested_k=kw.get("requested_k"),  # type: ignore[arg-type]
-        n_subsample=int(kw.get("n_subsample", 0)),  # type: ignore[arg-type]
-        n_components=int(kw.get("n_components", 0)),  # type: ignore[arg-type]
+        profiles=np.zeros((1, m)) if profiles is None else profiles,
+        requested_k=requested_k,
+        n_subsample=n_subsample,
+        n_components=n_components,
     )
 
 
@@ -286,12 +297,6 @@ def segment(
             )
         diags.append(diag)
         refs[kk] = ref
-    info = {
-        "diagnostics": tuple(diags),
-        "n_subsample": int(sub.size),
-        "n_components": d,
-        "profiles": features.mean(axis=0, dtype=np.float64)[None, :],
-    }
 
     if k is not None:
         chosen = diags[0]
@@ -315,7 +320,15 @@ def segment(
                 f"{min_distinctness}). Most distinct {_describe(best)}; most stable "
                 f"{_describe(most_stable)}."
             )
-            return _none(n, m, reason, requested_k=None, **info)
+            return _none(
+                n,
+                m,
+                reason,
+                diagnostics=tuple(diags),
+                profiles=features.mean(axis=0, dtype=np.float64)[None, :],
+                n_subsample=int(sub.size),
+                n_components=d,
+            )
         chosen = max(ok, key=lambda dg: dg.distinctness)
         reason = (
             f"Chose k={chosen.k}: the most distinct of the stable and distinct solutions "
