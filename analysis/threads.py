@@ -42,5 +42,5 @@ def limit_blas_threads(sharers: int) -> int:
 
     threads = threads_per_process(sharers)
     threadpool_limits(limits=threads)
-    log.info("BLAS/OpenMP threads limited to %s (%s processes share the cores)", threads, sharers)
+    log.debug("BLAS/OpenMP threads limited to %s (%s processes share the cores)", threads, sharers)
     return threads
