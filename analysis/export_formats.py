@@ -23,6 +23,7 @@ Builder = Callable[[AnalysisRun, SegmentResult | None], bytes | str]
 @dataclass(frozen=True)
 class ExportFormat:
     name: str  # also the file's extension and the `format` parameter's value
+    label: str  # what the download buttons call it
     content_type: str
     holds: str  # "results" (per outcome) or "respondents" (per respondent, with their ids)
     per_segment: bool  # whether it can be limited to one segment
@@ -42,6 +43,7 @@ FORMATS: dict[str, ExportFormat] = {
     for f in (
         ExportFormat(
             name="csv",
+            label="CSV",
             content_type="text/csv; charset=utf-8",
             holds="results",
             per_segment=True,
@@ -49,6 +51,7 @@ FORMATS: dict[str, ExportFormat] = {
         ),
         ExportFormat(
             name="xlsx",
+            label="Excel",
             content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             holds="results",
             per_segment=True,
@@ -56,6 +59,7 @@ FORMATS: dict[str, ExportFormat] = {
         ),
         ExportFormat(
             name="sav",
+            label="SPSS (respondents)",
             content_type="application/x-spss-sav",
             holds="respondents",
             per_segment=False,

@@ -31,7 +31,6 @@ from analysis.parameters import clean_parameters
 from surveys.models import Response, Survey
 from surveys.ratings import RatingMatrix, load_matrix
 
-# Automatic segmentation needs enough outcomes for "which outcomes are unmet" to vary.
 # Drivers need enough loyalty answers for correlations across many outcomes to mean anything.
 MIN_LOYALTY_ANSWERS = 30
 # Numeric profile answers with more distinct values than this are grouped into quartiles.
