@@ -18,6 +18,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import venv
 from pathlib import Path
@@ -183,26 +184,57 @@ def test() -> None:
     pytest_args = sys.argv[2:]
     # The slowest tests are printed after each pass, so a slow newcomer is seen in CI's log.
     slowest = "--durations=15"
-    say("Test suite on SQLite, tasks in-process (unit, API, pages, commands, browser), coverage")
-    run(
-        PY,
-        "-m",
-        "pytest",
-        slowest,
-        "--cov",
-        "--cov-report=term:skip-covered",
-        *pytest_args,
-        env=env,
-    )
+    passes = [
+        (
+            "SQLite, tasks in-process (unit, API, pages, commands, browser), coverage",
+            ["--cov", "--cov-report=term:skip-covered"],
+            env,
+        )
+    ]
     if postgres_reachable(POSTGRES_TEST_URL):
-        say(f"Test suite again on PostgreSQL ({POSTGRES_TEST_URL}), browser tests excluded")
-        pg_env = dict(env, DATABASE_URL=POSTGRES_TEST_URL)
-        run(PY, "-m", "pytest", slowest, "-m", "not e2e", *pytest_args, env=pg_env)
+        # Tests that touch no database have run once already (see tests/conftest.py).
+        pg_env = dict(env, DATABASE_URL=POSTGRES_TEST_URL, TEST_DATABASE_ONLY="1")
+        passes.append(
+            (
+                f"PostgreSQL ({POSTGRES_TEST_URL}), database tests, browser tests excluded",
+                # The SQLite pass keeps pytest's cache (last failures); two writers would race.
+                ["-m", "not e2e", "-p", "no:cacheprovider"],
+                pg_env,
+            )
+        )
     elif os.environ.get("CI"):
         say(f"PostgreSQL is not reachable at {POSTGRES_TEST_URL}; CI requires it")
         sys.exit(1)
     else:
         say(f"PostgreSQL is not reachable at {POSTGRES_TEST_URL}: skipped the PostgreSQL pass")
+    sys.exit(run_passes([(name, [slowest, *args, *pytest_args], e) for name, args, e in passes]))
+
+
+def run_passes(passes: list[tuple[str, list[str], dict[str, str]]]) -> int:
+    """Run the test passes side by side, one core each; the first prints as it goes, the others
+    are printed whole when they finish. Returns the first failing pass's exit code, else 0."""
+    codes = []
+    with contextlib.ExitStack() as stack:
+        procs = []
+        for index, (name, args, env) in enumerate(passes):
+            say(f"Test suite on {name}")
+            log = None if index == 0 else stack.enter_context(tempfile.TemporaryFile())
+            cmd = [str(PY), "-m", "pytest", *args]
+            proc = stack.enter_context(
+                subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=log)
+            )
+            procs.append((name, proc, log))
+        for name, proc, log in procs:
+            code = proc.wait()
+            if log is not None:
+                say(f"Test suite on {name}: its output")
+                log.seek(0)
+                sys.stdout.flush()
+                shutil.copyfileobj(log, sys.stdout.buffer)
+                sys.stdout.buffer.flush()
+            say(f"Test suite on {name}: {'passed' if code == 0 else f'FAILED (exit {code})'}")
+            codes.append(code)
+    return next((code for code in codes if code != 0), 0)
 
 
 COMMANDS = {"demo": demo, "test": test}

@@ -105,3 +105,33 @@ def api_as(api):
         return api
 
     return login
+
+
+DATABASE_FIXTURES = {
+    "db",
+    "transactional_db",
+    "django_db_reset_sequences",
+    "django_db_serialized_rollback",
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    """On the second pass (`dev.py test` sets TEST_DATABASE_ONLY against PostgreSQL) run only
+    what the database can change: a test that touches no database, and is not one of the
+    conditional tests that need PostgreSQL or Redis, has already run in the SQLite pass."""
+    import os
+
+    if os.environ.get("TEST_DATABASE_ONLY") != "1":
+        return
+    keep, drop = [], []
+    for item in items:
+        needs_database = (
+            DATABASE_FIXTURES & set(getattr(item, "fixturenames", ()))
+            or item.get_closest_marker("django_db")
+            or item.get_closest_marker("skipif")
+            or "/integration/" in str(item.path)
+        )
+        (keep if needs_database else drop).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
