@@ -18,12 +18,14 @@ transaction, and when the answer to its COMMIT is lost asks the database what be
 from __future__ import annotations
 
 import logging
+import sys
 import time
 
 from django.db import InterfaceError, OperationalError, connection, connections, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from django.utils.cache import add_never_cache_headers
+from django.views import defaults
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +62,26 @@ class DatabaseUnavailableMiddleware:
         )
         _drop_connections()
         return unavailable(request)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """The 500 handler (config/urls.py `handler500`), with one exception: a lost database.
+
+    `process_exception` above sees only what a view raises. A query that fails in a middleware
+    (the session saved after the view, a sign-in lockout lookup) reaches Django's last-resort
+    handler instead, which calls this inside its `except` block, so the exception is at hand:
+    a lost connection there is the same retryable 503, and anything else the usual 500 page."""
+    exception = sys.exc_info()[1]
+    if isinstance(exception, OperationalError | InterfaceError):
+        log.warning(
+            "Database unavailable in a middleware during %s %s: %s",
+            request.method,
+            request.path,
+            exception,
+        )
+        _drop_connections()
+        return unavailable(request)
+    return defaults.server_error(request)
 
 
 def _drop_connections() -> None:

@@ -73,3 +73,5 @@ urlpatterns = [
 
 # Unmatched URLs under /api/ answer JSON like the rest of the API (config/api.py).
 handler404 = "config.api.not_found"
+# A database lost in a middleware answers 503 like one lost in a view (config/faults.py).
+handler500 = "config.faults.server_error"

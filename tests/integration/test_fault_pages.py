@@ -67,3 +67,54 @@ def test_other_exceptions_are_left_to_django():
     request = RequestFactory().get("/i/x/")
     middleware = faults.DatabaseUnavailableMiddleware(lambda r: None)
     assert middleware.process_exception(request, ValueError("a bug")) is None
+
+
+class QueriesAfterTheView:
+    """A middleware that reads the database after the view has answered, as the session and
+    sign-in middlewares do; Django answers its exceptions without `process_exception`."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        from workspaces.models import Membership
+
+        Membership.objects.count()
+        return response
+
+
+def fail_membership_reads(execute, sql, params, many, context):
+    """Stands in for the connection dropping just as the middleware queries."""
+    if "workspaces_membership" in sql and "COUNT" in sql.upper():
+        raise OperationalError("server closed the connection unexpectedly")
+    return execute(sql, params, many, context)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_database_lost_in_a_middleware_answers_503_and_stores_nothing(owner, settings):
+    from django.db import connection
+
+    from jtbd.models import Job
+
+    settings.MIDDLEWARE = [*settings.MIDDLEWARE, f"{__name__}.QueriesAfterTheView"]
+    client = Client(raise_request_exception=False)  # answered, as a server would
+    client.force_login(owner)
+    body = {"statement": "Get a new tool adopted across my team", "executor": "team lead"}
+    with connection.execute_wrapper(fail_membership_reads):
+        api = client.post("/api/jobs/", body, content_type="application/json")
+        page = client.get("/jobs/")
+    assert_clean_503(api, "application/json")
+    assert json.loads(api.content) == {"detail": faults.MESSAGE}
+    assert_clean_503(page, "text/html")
+    assert "Briefly unavailable" in page.content.decode()
+    assert Job.objects.count() == 0  # the job the view created was rolled back
+
+
+def test_other_exceptions_in_the_last_resort_handler_are_the_usual_500():
+    request = RequestFactory().get("/jobs/")
+    try:
+        raise ValueError("a bug")
+    except ValueError:
+        reply = faults.server_error(request)
+    assert reply.status_code == 500
