@@ -11,6 +11,14 @@ from config import sql
 from surveys.models.survey import Survey, SurveyVersion, new_token
 
 
+# Respondent ids the product makes up itself: `api-` + the idempotency key of an anonymous API
+# submission, `web-…` for the public link, `inv-<id>` for an invitation without an id of its
+# own. Ids the researcher gives invitations may not begin with these (surveys.invitations), so
+# the two sources never claim the same id in a survey (its unique constraint would lock the
+# second claimant out).
+GENERATED_ID_PREFIXES = ("api-", "web-", "inv-")
+
+
 class InvitationQuerySet(models.QuerySet):
     def with_status(self) -> InvitationQuerySet:
         return self.select_related("response")

@@ -846,7 +846,7 @@ def test_public_submissions_are_throttled_per_address(survey, codes, settings):
 def test_an_invitation_already_started_on_the_web_is_not_answered_again_by_api(
     api, survey, codes, client
 ):
-    api.post(f"/api/surveys/{survey.pk}/invitations/", {"people": ["web-1"]}, format="json")
+    api.post(f"/api/surveys/{survey.pk}/invitations/", {"people": ["cust-1"]}, format="json")
     token = Invitation.objects.get().token
     assert client.post(f"/i/{token}/", {"page": "0"}).status_code == 302
     response = submit({"invitation": token, "answers": answers_for(codes)}, survey)
