@@ -7,9 +7,8 @@ from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils import timezone
 
-from config import sql
+from surveys.fastpath import sql
 from surveys.models.survey import Survey, SurveyVersion, new_token
-
 
 # Respondent ids the product makes up itself: `api-` + the idempotency key of an anonymous API
 # submission, `web-…` for the public link, `inv-<id>` for an invitation without an id of its

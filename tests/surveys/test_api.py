@@ -14,9 +14,9 @@ from django.db import DataError, connection, transaction
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from config import sql
 from jtbd.models import Job
 from surveys import ratings, services
+from surveys.fastpath import sql
 from surveys.models import (
     Invitation,
     Outbox,

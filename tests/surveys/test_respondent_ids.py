@@ -6,17 +6,27 @@ from __future__ import annotations
 
 import pytest
 
-from surveys.models import Invitation, Response
-from tests.surveys.test_api import (  # noqa: F401 (fixtures)
-    _fresh_throttle,
-    answers_for,
-    api,
-    codes,
-    submit,
-    survey,
-)
+from surveys.models import Invitation, Response, Survey
+from tests.surveys.test_api import answers_for, create_survey, submit
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def api(api_as, researcher):
+    return api_as(researcher)
+
+
+@pytest.fixture
+def survey(api, job) -> Survey:
+    body = create_survey(api, job)
+    assert api.post(f"/api/surveys/{body['id']}/publish/").status_code == 200
+    return Survey.objects.get(pk=body["id"])
+
+
+@pytest.fixture
+def codes(survey) -> list[str]:
+    return list(survey.current_version.outcome_codes)
 
 
 def test_an_anonymous_submission_cannot_take_an_invitees_id_and_lock_them_out(
