@@ -14,7 +14,11 @@ the bench-only baselines of bench/load_urls.py). A load generator in a separate 
 endpoint) measures:
 
 - submissions: POST /api/public/surveys/<token>/responses/, each one complete response with every
-  outcome rated and the profile answered, under a unique idempotency key (expects 201);
+  outcome rated and the profile answered, under a unique idempotency key (expects 201), on the
+  fast path (surveys/fastpath/, the default);
+- reference path: the same requests to a second gunicorn, alike but for
+  PUBLIC_SUBMISSION_PATH=reference (DRF's serializer and rendering, the ORM, no cache): what the
+  fast path's complexity buys;
 - ceiling: POST /bench/write-one/ with the same bodies, which inserts one row with raw SQL through
   the same middleware stack: the framework's own ceiling for a request that stores something,
   the baseline the target refers to;
@@ -28,10 +32,11 @@ Each figure is the median of --rounds rounds of --seconds (the rounds are listed
 warm-up; requests/s count the requests completed inside the round's window, p50/p99 are their
 latencies. Beside them, the server's CPU time per request (gunicorn workers, their PostgreSQL
 backends, redis-server; read from /proc), which unlike requests/s barely depends on what else the
-machine is running. The rounds alternate the endpoints, so all three see the same machine. Target:
-submissions/s ≥ 0.5 × the ceiling's requests/s; the ratio to the DRF baseline is printed beside
-it. The load average is printed before and after the measurements: other work on the machine
-lowers every requests/s. At the end the stored responses are counted against the 201s the
+machine is running. The rounds alternate the endpoints, so all of them see the same machine.
+Target: submissions/s ≥ 0.5 × the ceiling's requests/s; the ratios of both submission paths to
+the ceiling, the DRF baseline and each other are printed beside it. The load average is
+printed before and after the measurements: other work on the machine lowers every requests/s.
+At the end the stored responses are counted against the 201s the
 client saw (none lost, none twice).
 
 The gunicorn default (gthread, 4 workers × 4 threads) was the fastest of gthread 4×4, 2×8, 4×2
@@ -281,6 +286,7 @@ def trivial_server(port: int, ready) -> None:
 # --- CPU accounting: what one request costs the server, whatever else runs on the machine -------
 
 APP_NAME = "oe-bench-load"  # the application_name of gunicorn's PostgreSQL connections
+REFERENCE_APP_NAME = "oe-bench-load-reference"  # the reference path's gunicorn
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -306,15 +312,18 @@ def children(pid: int) -> list[int]:
 class CpuMeter:
     """CPU seconds used by gunicorn's workers, their PostgreSQL backends and redis-server."""
 
-    def __init__(self, database_url: str, gunicorn: int, redis: int) -> None:
+    def __init__(
+        self, database_url: str, gunicorn: int, redis: int, app_name: str = APP_NAME
+    ) -> None:
         self.database_url, self.gunicorn, self.redis = database_url, gunicorn, redis
+        self.app_name = app_name
 
     def sample(self) -> dict[str, float]:
         import psycopg
 
         with psycopg.connect(self.database_url, autocommit=True) as conn:
             rows = conn.execute(
-                "SELECT pid FROM pg_stat_activity WHERE application_name = %s", (APP_NAME,)
+                "SELECT pid FROM pg_stat_activity WHERE application_name = %s", (self.app_name,)
             ).fetchall()
         return {
             "app": sum(cpu_seconds(p) for p in children(self.gunicorn)),
@@ -338,12 +347,19 @@ def wait_until(check, timeout: float, what: str) -> None:
     raise SystemExit(f"timed out waiting for {what}")
 
 
-def start_gunicorn(args: argparse.Namespace, redis_url: str, port: int) -> subprocess.Popen:
+def start_gunicorn(
+    args: argparse.Namespace,
+    redis_url: str,
+    port: int,
+    submission_path: str = "fast",
+    app_name: str = APP_NAME,
+) -> subprocess.Popen:
     kind, workers, threads = args.server.split(":")
     env = {k: v for k, v in os.environ.items() if k not in ("DEBUG",)}
     env.update(
         DJANGO_SETTINGS_MODULE="bench.load_settings",
-        DATABASE_URL=f"{args.database_url}?application_name={APP_NAME}",
+        DATABASE_URL=f"{args.database_url}?application_name={app_name}",
+        PUBLIC_SUBMISSION_PATH=submission_path,
         REDIS_URL=redis_url,
         # A throwaway key for this run only: nothing signed here outlives the benchmark.
         SECRET_KEY=secrets.token_urlsafe(50),
@@ -449,32 +465,42 @@ def main() -> None:
 
     redis_port = free_port()
     redis = start_redis(redis_port)
-    server = None
+    server = reference_server = None
     created = 0
     try:
-        port = free_port()
-        endpoints = [
-            ("ceiling", "/bench/write-one/"),
-            ("drf", "/bench/write-one-drf/"),
-            ("submit", submit_path),
-        ]
-        server = start_gunicorn(args, f"redis://127.0.0.1:{redis_port}/0", port)
+        port, reference_port = free_port(), free_port()
+        redis_url = f"redis://127.0.0.1:{redis_port}/0"
+        server = start_gunicorn(args, redis_url, port)
+        # Idle while the others are measured: each round runs one endpoint at a time.
+        reference_server = start_gunicorn(
+            args, redis_url, reference_port, "reference", REFERENCE_APP_NAME
+        )
         meter = CpuMeter(args.database_url, server.pid, redis.pid)
-        figures: dict[str, list[dict]] = {name: [] for name, _ in endpoints}
+        reference_meter = CpuMeter(
+            args.database_url, reference_server.pid, redis.pid, REFERENCE_APP_NAME
+        )
+        endpoints = [
+            ("ceiling", port, meter, "/bench/write-one/"),
+            ("drf", port, meter, "/bench/write-one-drf/"),
+            ("submit", port, meter, submit_path),
+            ("reference", reference_port, reference_meter, submit_path),
+        ]
+        figures: dict[str, list[dict]] = {name: [] for name, *_ in endpoints}
         for r in range(args.rounds):
             warmup = args.warmup if r == 0 else 0.5
-            for name, path in endpoints:
-                before = meter.sample()
-                out = measure(ctx, port, path, templates, f"r{r}", args, warmup, args.seconds)
-                after = meter.sample()
+            for name, at, cpu, path in endpoints:
+                before = cpu.sample()
+                out = measure(ctx, at, path, templates, f"{name}{r}", args, warmup, args.seconds)
+                after = cpu.sample()
                 served = sum(out["totals"].values())
                 out["cpu"] = {k: (after[k] - before[k]) / served * 1000 for k in after}
                 figures[name].append(out)
-                if name == "submit":
+                if name in ("submit", "reference"):
                     created += out["totals"].get(201, 0)
     finally:
-        if server is not None:
-            stop(server)
+        for running in (server, reference_server):
+            if running is not None:
+                stop(running)
         stop(redis)
 
     from surveys.models import Response, Survey
@@ -486,13 +512,19 @@ def main() -> None:
     print(row("client ceiling (trivial server)", [client]))
     print(row("ceiling: POST /bench/write-one/", figures["ceiling"]))
     print(row("DRF baseline: /bench/write-one-drf/", figures["drf"]))
-    print(row(f"submissions ({len(codes)} outcomes)", figures["submit"]))
+    print(row(f"submissions, fast ({len(codes)} outcomes)", figures["submit"]))
+    print(row("submissions, reference path", figures["reference"]))
     print(
         "\nserver CPU per request, ms (median of rounds, each column on its own; whole runs incl. "
         "warm-up)"
     )
     print(f"{'':34} {'gunicorn':>9} {'postgres':>9} {'redis':>9} {'total':>9}")
-    labels = (("ceiling", "ceiling"), ("DRF baseline", "drf"), ("submissions", "submit"))
+    labels = (
+        ("ceiling", "ceiling"),
+        ("DRF baseline", "drf"),
+        ("submissions, fast", "submit"),
+        ("submissions, reference path", "reference"),
+    )
     totals = {}
     for label, name in labels:
         cpu = {
@@ -515,6 +547,20 @@ def main() -> None:
     print(
         f"ratio submissions/DRF baseline (context): {rate['submit'] / rate['drf']:.2f}; by CPU "
         f"per request: {totals['drf'] / totals['submit']:.2f}"
+    )
+    print()
+    print(f"{'req/s ratios (by CPU per request)':34} {'fast':>14} {'reference':>14}")
+    for label, base in (("to the ceiling", "ceiling"), ("to the DRF baseline", "drf")):
+        print(
+            f"{label:34} "
+            + " ".join(
+                f"{rate[name] / rate[base]:6.2f} ({totals[base] / totals[name]:4.2f})"
+                for name in ("submit", "reference")
+            )
+        )
+    print(
+        f"fast path / reference path: {rate['submit'] / rate['reference']:.2f}× the "
+        f"requests/s, {totals['reference'] / totals['submit']:.2f}× less CPU per request"
     )
     print(f"stored responses: {stored}; 201 answers seen by the client: {created}")
     if stored != created:

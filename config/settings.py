@@ -122,7 +122,7 @@ def _database_from_env() -> dict:
         )
     prepared = env_bool("DB_PREPARED_STATEMENTS", default=True)  # checked on SQLite too
     if config["ENGINE"] == "django.db.backends.postgresql" and prepared:
-        # The submission's statements (config.sql.prepared_cursor) are prepared on their first
+        # The submission's statements (surveys/fastpath/sql.py) are prepared on their first
         # run on a connection; no other query is (Django binds those on the client). Off
         # (DB_PREPARED_STATEMENTS=0) behind a pooler in transaction mode that cannot keep
         # prepared statements (PgBouncer before 1.22, or without max_prepared_statements).
@@ -331,6 +331,13 @@ CACHES = {
     if REDIS_URL
     else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 }
+# How the public submission API reads and stores a response (surveys/fastpath/): "fast", or
+# "reference", the plain DRF and ORM path the fast one is tested against and measured beside.
+PUBLIC_SUBMISSION_PATH = env_str("PUBLIC_SUBMISSION_PATH", "fast").strip().lower()
+if PUBLIC_SUBMISSION_PATH not in ("fast", "reference"):
+    raise ImproperlyConfigured(
+        f"PUBLIC_SUBMISSION_PATH={PUBLIC_SUBMISSION_PATH!r}: use fast or reference."
+    )
 # Requests per minute per client address to /s/<token>/, /i/<token>/ and the public submission
 # API; 0 = no limit.
 RATE_LIMIT_PUBLIC = env_int("RATE_LIMIT_PUBLIC", 300, minimum=0)

@@ -13,6 +13,7 @@ from django.db import transaction
 from jtbd.catalogue import neutralise_formula
 from surveys import erasure
 from surveys.models import Invitation, Survey
+from surveys.models.respondents import GENERATED_ID_PREFIXES
 
 MAX_PER_REQUEST = 100_000
 # A first line that is one of these is a column header, not a person.
@@ -41,6 +42,14 @@ def parse_people(text: str) -> tuple[list[tuple[str, str]], list[str]]:
             person = ("", value.lower())
         else:
             person = (value, "")
+        if value.lower().startswith(GENERATED_ID_PREFIXES):
+            reserved = ", ".join(f"“{p}”" for p in GENERATED_ID_PREFIXES)
+            problems.append(
+                f"Line {number}: {value!r} begins with {value[:4]!r}. Ids beginning {reserved} "
+                "are given by the survey itself (anonymous API submissions, the public link, "
+                "invitations without an id); choose another id."
+            )
+            continue
         if person not in seen:
             seen.add(person)
             people.append(person)

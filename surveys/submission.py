@@ -4,6 +4,10 @@ The answers are judged by the same rules as the web survey: the JSON is turned i
 form's field names and every page of the version is read with `flow.read_page`. The database's
 unique constraints (one response per invitation, per idempotency key) make a repeated submission
 return the first response instead of storing a second.
+
+How the version is read, the answers read and the row stored is the submission path's
+(`SubmissionPath`): the fast path (surveys/fastpath/) or the plain reference path beside it,
+held equal by tests/surveys/test_fastpath.py. What is decided, and answered, is here, once.
 """
 
 from __future__ import annotations
@@ -11,6 +15,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Protocol
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
@@ -113,7 +119,7 @@ def form_data(
 
 
 @dataclass
-class _Read:
+class ReadAnswers:
     answers: flow.PageAnswers = field(default_factory=flow.PageAnswers)
     problems: list[flow.Problem] = field(default_factory=list)
     pages: list[flow.Page] = field(default_factory=list)
@@ -125,12 +131,12 @@ def read_answers(
     data: Mapping,
     pages: Sequence[flow.Page] | None = None,
     ratings: Mapping[str, tuple[int, int]] | None = None,
-) -> _Read:
+) -> ReadAnswers:
     """Every page read as if submitted one after another; a screener that ends the survey
     ends the reading there, as it ends the web survey. `pages`: the version's pages, if the
     caller has them already. `ratings`: every outcome's ratings, already known to be valid
     (`complete_ratings`); `data` then holds the other answers only."""
-    result = _Read(pages=list(pages) if pages is not None else flow.build_pages(content))
+    result = ReadAnswers(pages=list(pages) if pages is not None else flow.build_pages(content))
     merged = result.answers
     for page in result.pages:
         if ratings is not None and page.kind == "outcomes":
@@ -151,42 +157,23 @@ def read_answers(
     return result
 
 
-def complete_ratings(answers: object, codes: frozenset[str]) -> dict[str, tuple[int, int]] | None:
-    """The ratings, when the answers rate every outcome in `codes` and nothing else, each with
-    whole numbers 1–5 (JSON numbers, not strings): nearly every submission. Then they are valid
-    by the web survey's rules without turning them into its form fields and reading them back,
-    which took half the CPU time of a 100-outcome submission. Otherwise None: the web rules read
-    the ratings and name each problem."""
-    if type(answers) is not dict:
-        return None
-    given = answers.get("ratings")
-    if type(given) is not dict or given.keys() != codes:
-        return None
-    rated = {}
-    for code, rating in given.items():
-        if type(rating) is not dict:
-            return None
-        imp, sat = rating.get("importance"), rating.get("satisfaction")
-        # type(), not isinstance(): a bool is an int, and the web rules refuse true and false.
-        if type(imp) is not int or type(sat) is not int or not (1 <= imp <= 5 and 1 <= sat <= 5):
-            return None
-        rated[code] = (imp, sat)
-    return rated
+class SubmissionPath(Protocol):
+    """How a submission is read and stored: the mechanics, not the rules."""
 
+    def published(self, survey: Survey) -> versions.PublishedVersion:
+        """The survey's current version, parsed."""
+        ...
 
-def read_submission(published: versions.PublishedVersion, answers: object) -> _Read:
-    """JSON answers read by the web survey's rules; `problems` lists every problem, including
-    answers to outcomes or questions the version does not have."""
-    content = published.content
-    rated = complete_ratings(answers, published.codes)
-    if rated is None:
-        data, problems = form_data(content, answers, published.codes)
-        read = read_answers(content, data, published.pages)
-    else:
-        data, problems = form_data(content, {**answers, "ratings": {}}, published.codes)
-        read = read_answers(content, data, published.pages, ratings=rated)
-    read.problems[:0] = problems
-    return read
+    def read(self, published: versions.PublishedVersion, answers: object) -> ReadAnswers:
+        """JSON answers read by the web survey's rules; `problems` lists every problem,
+        including answers to outcomes or questions the version does not have."""
+        ...
+
+    def store(self, response: Response, *, accepting_at: datetime) -> bool:
+        """Store a new response (and, if completed, request the work a completion needs)
+        only while its survey accepts answers at `accepting_at` with its version; whether it
+        was stored. Raises IntegrityError when a unique constraint refuses it."""
+        ...
 
 
 def _existing(
@@ -210,13 +197,14 @@ def submit_response(
     invitation: Invitation | None,
     idempotency_key: str | None,
     answers: object,
-    now=None,
+    path: SubmissionPath,
+    now: datetime | None = None,
 ) -> Submission:
     """Store one complete response, or return the one this invitation or key already stored.
 
     Problems: nothing is stored and `problems` lists every one, with the web form's field
     names (`imp-CODE`, `q-KEY`, `nps`, …) so clients can point at the question. `survey` may be
-    a reading kept from earlier (`versions.submission_target`): the statement that stores the
+    a reading kept from earlier (`versions.kept_target`): the statement that stores the
     response checks that the survey still accepts answers with that version, and `stale` says
     when it did not (nothing stored)."""
     now = now or timezone.now()
@@ -227,9 +215,9 @@ def submit_response(
     if not survey.is_accepting(now):
         existing = _existing(survey, invitation, idempotency_key)
         return _replay(existing) if existing is not None else Submission(None, closed=True)
-    published = versions.current(survey)
+    published = path.published(survey)
     version = published.version
-    read = read_submission(published, answers)
+    read = path.read(published, answers)
     if read.problems:
         existing = _existing(survey, invitation, idempotency_key)
         if existing is not None:
@@ -262,10 +250,7 @@ def submit_response(
         # Each insert is one statement, its own transaction. Inside a caller's transaction a
         # savepoint keeps a refused insert (a repeat) from spoiling the rest of it.
         with transaction.atomic() if connection.in_atomic_block else nullcontext():
-            if response.status == ResponseStatus.COMPLETED:
-                stored = services.insert_completed(response=response, accepting_at=now)
-            else:
-                stored = Response.objects.insert(response, accepting_at=now)
+            stored = path.store(response, accepting_at=now)
     except IntegrityError:
         # A concurrent submission with the same invitation or key won the insert.
         existing = _existing(survey, invitation, idempotency_key)
@@ -279,3 +264,49 @@ def submit_response(
     if not stored:
         return Submission(None, stale=True)
     return Submission(response, created=True)
+
+
+def answer(
+    survey: Survey | None, values: dict, malformed: list[dict], path: SubmissionPath
+) -> tuple[Submission | None, int, dict]:
+    """What the public API answers to one submission on one reading of the survey: (the
+    submission, if one was attempted; the HTTP status; the JSON body). `values` and
+    `malformed`: the body's fields as PublicSubmissionSerializer reads them, or its problems
+    as `{"field", "message"}`."""
+    if survey is None or survey.current_version_id is None:
+        return None, 404, {"detail": "No published survey has this link."}
+    if malformed:
+        return None, 400, {"detail": "The submission is malformed.", "problems": malformed}
+    invitation = None
+    if token := values.get("invitation"):
+        invitation = Invitation.objects.filter(token=token, survey=survey).first()
+        if invitation is None:
+            problem = {"field": "invitation", "message": "No such invitation to this survey."}
+            return None, 400, {"detail": "The submission is malformed.", "problems": [problem]}
+    result = submit_response(
+        survey=survey,
+        invitation=invitation,
+        idempotency_key=values.get("idempotency_key"),
+        answers=values["answers"],
+        path=path,
+    )
+    if result.problems:
+        problems = [{"field": p.field, "message": p.message} for p in result.problems]
+        return (
+            result,
+            400,
+            {"detail": f"{len(problems)} answer(s) need attention.", "problems": problems},
+        )
+    if result.closed:
+        return result, 410, {"detail": "This survey is closed."}
+    if result.conflict:
+        return result, 409, {"detail": result.conflict}
+    if result.stale:  # on a reading just made: it changed again meanwhile
+        return (
+            result,
+            409,
+            {"detail": "The survey changed while this response was stored. Send it again."},
+        )
+    response = result.response
+    body = {"id": response.pk, "status": response.status, "respondent_id": response.respondent_id}
+    return result, 201 if result.created else 200, body

@@ -13,6 +13,7 @@ from rest_framework.test import APIClient
 from jtbd.models import DesiredOutcome, Job
 from surveys import services
 from surveys.models import Question, Response, Survey
+from tests.security.test_isolation import assert_unchanged, snapshot
 
 pytestmark = pytest.mark.django_db
 
@@ -29,6 +30,7 @@ def upload_file(name: str, data: bytes) -> SimpleUploadedFile:
 
 
 def test_a_catalogue_csv_with_a_nul_character_is_refused(api, job):
+    rows = snapshot()
     body = "stage,step_title,code,statement\r\nexecute,Use,O9,Minimize the time\x00 it takes\r\n"
     before = DesiredOutcome.objects.count()
     answer = api.post(
@@ -37,14 +39,17 @@ def test_a_catalogue_csv_with_a_nul_character_is_refused(api, job):
     assert answer.status_code == 400
     assert "NUL" in str(answer.json()["problems"])
     assert DesiredOutcome.objects.count() == before
+    assert_unchanged(rows)
 
 
 def test_a_catalogue_csv_with_a_gigantic_cell_is_refused(api, job):
+    rows = snapshot()
     body = 'stage,step_title,code,statement\r\nexecute,Use,O9,"' + "x" * 200_000 + '"\r\n'
     answer = api.post(
         f"/api/jobs/{job.pk}/import-csv/", {"file": upload_file("c.csv", body.encode())}
     )
     assert answer.status_code == 400
+    assert_unchanged(rows)
 
 
 @pytest.mark.parametrize(
@@ -53,18 +58,22 @@ def test_a_catalogue_csv_with_a_gigantic_cell_is_refused(api, job):
     ids=["huge-integer", "deep-nesting", "nul-character"],
 )
 def test_malformed_json_bodies_are_400(api, workspace, body):
+    rows = snapshot()
     answer = api.post(
         f"/api/jobs/import/?workspace={workspace.pk}", body, content_type="application/json"
     )
     assert answer.status_code == 400
     assert Job.objects.count() == 0
+    assert_unchanged(rows)
 
 
 def test_the_json_catalogue_page_refuses_unreadable_json(client, researcher):
-    client.force_login(researcher)
+    client.force_login(researcher)  # before the snapshot: signing in writes last_login
+    rows = snapshot()
     for data in (b"[" * 100_000, b'{"v": ' + b"9" * 5000 + b"}"):
         page = client.post("/jobs/import/", {"file": io.BytesIO(data)})
         assert page.status_code == 400 and "nothing was imported" in page.content.decode()
+    assert_unchanged(rows)
 
 
 @pytest.mark.parametrize(
@@ -114,11 +123,13 @@ def _study(api, workspace, body: str, **extra):
 
 
 def test_an_over_long_or_nul_respondent_id_is_a_problem_not_a_crash(api, workspace):
+    rows = snapshot()
     body = "respondent_id,imp_O1,sat_O1\r\n" + "x" * 300 + ",3,3\r\nab\x00c,4,4\r\n"
     answer = _study(api, workspace, body)
     assert answer.status_code == 400
     assert {p["row"] for p in answer.json()["problems"]} == {2, 3}
     assert Survey.objects.count() == 0 and Response.objects.count() == 0
+    assert_unchanged(rows)
 
 
 def test_a_profile_column_with_nan_becomes_text_not_a_broken_number(api, workspace):
@@ -195,6 +206,7 @@ def _public_post(survey_token: str, body: bytes):
 def test_a_public_submission_with_unstorable_text_anywhere_is_400_naming_it(
     open_survey, change, place, problem
 ):
+    rows = snapshot()
     body = _submission(open_survey)
     change(body)
     # json.dumps writes NUL and surrogates as \u escapes, as every JSON client does.
@@ -203,24 +215,29 @@ def test_a_public_submission_with_unstorable_text_anywhere_is_400_naming_it(
     detail = reply.json()["detail"]
     assert place in detail and problem in detail, detail
     assert not Response.objects.exists()
+    assert_unchanged(rows)
 
 
 def test_a_public_submission_that_is_not_utf8_is_400(open_survey):
+    rows = snapshot()
     body = json.dumps(_submission(open_survey, profile={"role": "ROLE"})).encode()
     reply = _public_post(open_survey.public_token, body.replace(b"ROLE", b"r\xffle"))
     assert reply.status_code == 400
     assert "not valid UTF-8 (byte 0xFF" in reply.json()["detail"]
     assert not Response.objects.exists()
+    assert_unchanged(rows)
 
 
 @pytest.mark.parametrize("depth", [50_000, 65])
 def test_a_public_submission_nested_too_deep_is_400(open_survey, depth):
+    rows = snapshot()
     nested = "[" * depth + "]" * depth
     body = json.dumps(_submission(open_survey)).replace('"ratings"', f'"deep": {nested}, "ratings"')
     reply = _public_post(open_survey.public_token, body.encode())
     assert reply.status_code == 400
     assert "more than 64 levels deep" in reply.json()["detail"]
     assert not Response.objects.exists()
+    assert_unchanged(rows)
 
 
 def test_a_public_submission_with_ordinary_unicode_and_escapes_is_stored(open_survey):
@@ -249,6 +266,7 @@ def test_a_public_submission_with_ordinary_unicode_and_escapes_is_stored(open_su
     ],
 )
 def test_a_nul_in_a_respondent_link_is_400(open_survey, method, path):
+    rows = snapshot()
     reply = getattr(Client(), method)(path)
     assert reply.status_code == 400
     text = reply.content.decode()
@@ -256,14 +274,17 @@ def test_a_nul_in_a_respondent_link_is_400(open_survey, method, path):
     if not path.startswith("/api/"):
         assert "survey.css" in text  # the respondent's layout, not the app's
     assert not Response.objects.exists()
+    assert_unchanged(rows)
 
 
 @pytest.mark.parametrize("path", ["/s/%FF/", "/i/%ED%A0%80/", "/api/public/surveys/%C0/responses/"])
 def test_bytes_that_are_not_utf8_in_a_respondent_link_match_no_survey(open_survey, path):
     """Django keeps such bytes percent-encoded, so the link is the text "%FF": no survey has it."""
+    rows = snapshot()
     reply = Client().post(path) if path.startswith("/api/") else Client().get(path)
     assert reply.status_code == 404
     assert not Response.objects.exists()
+    assert_unchanged(rows)
 
 
 def test_the_web_survey_refuses_a_nul_in_the_other_solution_and_keeps_the_response(open_survey):
@@ -271,6 +292,7 @@ def test_the_web_survey_refuses_a_nul_in_the_other_solution_and_keeps_the_respon
     url = f"/s/{open_survey.public_token}/"
     assert client.post(url, {"page": 0}).status_code == 302  # the welcome page starts a response
     response = Response.objects.get()
+    rows = snapshot()
     page = client.post(
         url,
         {
@@ -285,6 +307,7 @@ def test_the_web_survey_refuses_a_nul_in_the_other_solution_and_keeps_the_respon
     assert "form field “current_solution_other” contains a NUL character" in html
     response.refresh_from_db()
     assert (response.page, response.current_solution, response.profile) == (1, "", {})
+    assert_unchanged(rows)
     # The same page without the NUL goes through.
     fixed = {"page": 1, "q-role": "Lead", "current_solution": "__other__"}
     assert client.post(url, {**fixed, "current_solution_other": "ab"}).status_code == 302
@@ -293,16 +316,19 @@ def test_the_web_survey_refuses_a_nul_in_the_other_solution_and_keeps_the_respon
 
 
 def test_a_catalogue_json_file_with_a_lone_surrogate_is_refused(client, researcher, workspace):
-    client.force_login(researcher)
+    client.force_login(researcher)  # before the snapshot: signing in writes last_login
+    rows = snapshot()
     document = b'{"format": "opportunity-engine.catalogue", "job": {"notes": "a\\ud800"}}'
     page = client.post("/jobs/import/", {"file": io.BytesIO(document)})
     assert page.status_code == 400
     html = page.content.decode()
     assert "job.notes" in html and "lone surrogate (U+D800)" in html
     assert Job.objects.count() == 0
+    assert_unchanged(rows)
 
 
 def test_the_json_catalogue_api_refuses_a_lone_surrogate_naming_the_place(api, workspace):
+    rows = snapshot()
     body = b'{"job": {"statement": "x", "notes": "\\udc00"}, "steps": []}'
     answer = api.post(
         f"/api/jobs/import/?workspace={workspace.pk}", body, content_type="application/json"
@@ -310,6 +336,7 @@ def test_the_json_catalogue_api_refuses_a_lone_surrogate_naming_the_place(api, w
     assert answer.status_code == 400
     assert "at job.notes contains a lone surrogate (U+DC00)" in answer.json()["detail"]
     assert Job.objects.count() == 0
+    assert_unchanged(rows)
 
 
 # --- uploaded files: a NUL in any cell -------------------------------------------------------
@@ -344,16 +371,6 @@ def _stored_text_with_nul() -> list[str]:
                 if "\x00" in json.dumps(p)
             ]
     return found
-
-
-def _counts() -> tuple[int, ...]:
-    from jtbd.models import JobStep
-    from surveys.models import Invitation
-
-    return tuple(
-        m.objects.count()
-        for m in (Job, JobStep, DesiredOutcome, Survey, Question, Response, Invitation)
-    )
 
 
 CATALOGUE_CSV = (
@@ -436,22 +453,34 @@ def test_an_uploaded_file_with_a_nul_in_any_cell_is_refused_or_stored_without_it
             lambda f: client.post(f"/surveys/{survey.pk}/invitations/", {"file": f}),
         ),
     }[upload]
+    # What each answers when it stores the file, and when it refuses it: the API's 400, the
+    # pages' form shown again with the problem (a 400 for imports, a 200 for the people form).
+    accepted, refused = {
+        "catalogue-api": (201, 400),
+        "catalogue-page": (302, 400),
+        "responses-api": (201, 400),
+        "responses-page": (302, 400),
+        "study-api": (201, 400),
+        "people-page": (302, 200),
+    }[upload]
     api.raise_request_exception = client.raise_request_exception = False
     wrong = []
     # Each file has ids of its own ({n}), so one accepted does not spoil the next.
     for n, text in enumerate(_with_nul_in_each_cell(base)):
         text = text.replace("{n}", str(n))
-        before = _counts()
+        before = snapshot()
         reply = send(upload_file("upload.csv", text.encode()))
         where = repr(text[max(0, text.index("\x00") - 12) : text.index("\x00") + 12])
-        if reply.status_code >= 500:
-            wrong.append(f"{where}: {reply.status_code}")
-        elif reply.status_code >= 400 and _counts() != before:
+        if reply.status_code not in (accepted, refused):
+            wrong.append(f"{where}: {reply.status_code}, neither {accepted} nor {refused}")
+        elif reply.status_code == refused and snapshot() != before:
             wrong.append(f"{where}: refused with {reply.status_code} but rows changed")
+        elif reply.status_code == accepted and snapshot() == before:
+            wrong.append(f"{where}: answered {reply.status_code} but stored nothing")
         if stored := _stored_text_with_nul():
             wrong.append(f"{where}: {reply.status_code}, NUL stored in {stored}")
             break
     assert wrong == [], "\n".join(wrong)
     # The control: the file without a NUL is accepted.
     control = send(upload_file("upload.csv", base.replace("{n}", "999").encode()))
-    assert control.status_code in (201, 302), control.content[:300]
+    assert control.status_code == accepted, control.content[:300]

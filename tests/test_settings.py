@@ -102,6 +102,7 @@ def test_prepared_statements_are_on_for_postgresql_unless_turned_off(value, thre
         ({"UPLOAD_MAX_BYTES": "10"}, ("UPLOAD_MAX_BYTES",)),
         ({"ALLOWED_HOSTS": " , "}, ("ALLOWED_HOSTS",)),
         ({"SECURE_COOKIES": "perhaps"}, ("SECURE_COOKIES", "perhaps")),
+        ({"PUBLIC_SUBMISSION_PATH": "faster"}, ("PUBLIC_SUBMISSION_PATH", "faster")),
     ],
     ids=[
         "debug-not-boolean",
@@ -115,6 +116,7 @@ def test_prepared_statements_are_on_for_postgresql_unless_turned_off(value, thre
         "upload-limit-too-small",
         "allowed-hosts-empty",
         "secure-cookies-not-boolean",
+        "unknown-submission-path",
     ],
 )
 def test_a_bad_setting_stops_the_start_naming_the_variable(overrides, names):

@@ -9,7 +9,7 @@ from django.db import connections, models
 from django.db.models import Q
 from django.utils import timezone
 
-from config import sql
+from surveys.fastpath import sql
 from surveys.models.respondents import Response
 from surveys.models.survey import Survey
 

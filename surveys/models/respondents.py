@@ -7,8 +7,15 @@ from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils import timezone
 
-from config import sql
+from surveys.fastpath import sql
 from surveys.models.survey import Survey, SurveyVersion, new_token
+
+# Respondent ids the product makes up itself: `api-` + the idempotency key of an anonymous API
+# submission, `web-…` for the public link, `inv-<id>` for an invitation without an id of its
+# own. Ids the researcher gives invitations may not begin with these (surveys.invitations), so
+# the two sources never claim the same id in a survey (its unique constraint would lock the
+# second claimant out).
+GENERATED_ID_PREFIXES = ("api-", "web-", "inv-")
 
 
 class InvitationQuerySet(models.QuerySet):

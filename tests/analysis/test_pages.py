@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import pytest
+from django.template.defaultfilters import floatformat
 from django.test import Client
 
 from analysis import runs
-from analysis.models import AnalysisRun, RunStatus
+from analysis.models import AnalysisRun, OutcomeResult, RunStatus
 from surveys.importing import import_study
 from surveys.wide_csv import ImportOptions
 
 pytestmark = pytest.mark.django_db
+
+
+def one(value: float) -> str:
+    """A number as the page shows it (one decimal)."""
+    return floatformat(value, 1)
 
 
 @pytest.fixture
@@ -29,6 +35,14 @@ def test_the_page_shows_the_latest_results_with_intervals(client: Client, viewer
     html = client.get(f"/surveys/{survey.pk}/analysis/").content.decode()
     assert f"Analysis #{run.pk}" in html and "120</b> respondents" in html
     assert "A1" in html and "A2" in html and "Start analysis" not in html
+    assert "Opportunity (95% interval)" in html
+    stored = OutcomeResult.objects.filter(run=run, segment=None)
+    assert len(stored) == 2
+    for result in stored:
+        assert result.opportunity_lower <= result.opportunity <= result.opportunity_upper
+        interval = f"({one(result.opportunity_lower)}–{one(result.opportunity_upper)})"
+        shown = f'<b>{one(result.opportunity)}</b> <span class="small muted">{interval}</span>'
+        assert shown in html, shown
 
 
 def test_a_researcher_starts_a_run_and_sees_it_succeed(

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import pytest
+from django.template.defaultfilters import floatformat
 from django.test import Client
 
 from analysis import runs
+from analysis.models import OutcomeResult
 from surveys.importing import import_study
 from surveys.wide_csv import ImportOptions
 
 pytestmark = pytest.mark.django_db
+
+
+def one(value: float) -> str:
+    """A number as the page shows it (one decimal)."""
+    return floatformat(value, 1)
 
 
 @pytest.fixture
@@ -43,8 +50,16 @@ def test_the_ranking_lists_outcomes_by_opportunity_with_intervals_and_plain_word
     assert [r.split("<code>")[1][:2] for r in body] == ["A1", "A3", "A2"]
     assert "badge band-extreme" in body[0] and "overserved" in body[2]
     assert "9 in 10 respondents say this matters; 1 in 10 are satisfied today." in body[0]
-    assert "150</b> completes" in html or "150</b> completes".replace("</b>", "</b>") in html
-    assert "(" in body[0] and "–" in body[0]  # the interval
+    assert "150</b> completes" in html
+    # Every row shows its own stored 95% interval beside the opportunity score.
+    stored = OutcomeResult.objects.filter(run__survey=survey, segment=None)
+    for result in stored:
+        row = next(r for r in body if f"<code>{result.code}</code>" in r)
+        assert result.opportunity_lower <= result.opportunity <= result.opportunity_upper
+        interval = f"({one(result.opportunity_lower)}–{one(result.opportunity_upper)})"
+        assert f'<span class="small muted">{interval}</span>' in row, (interval, row)
+    assert len(stored) == len(body) == 3
+    assert any(r.opportunity_lower < r.opportunity_upper for r in stored)  # not all degenerate
 
 
 def test_the_ranking_filters_by_band_and_switches_scoring(client: Client, viewer, survey):

@@ -18,6 +18,7 @@ from django.test import Client
 
 from jtbd.models import JobStep
 from surveys import flow, importing, ratings, services, submission, tasks, wide_csv
+from surveys.fastpath.path import FAST
 from surveys.models import Invitation, Outbox, Response, ResponseStatus, Survey
 from tests.factories import JobFactory, add_outcomes
 
@@ -301,7 +302,7 @@ def complete_one(survey: Survey, key: str, seed: int) -> Response:
         }
     }
     result = submission.submit_response(
-        survey=survey, invitation=None, idempotency_key=key, answers=answers
+        survey=survey, invitation=None, idempotency_key=key, answers=answers, path=FAST
     )
     assert result.created, result
     return result.response

@@ -1,5 +1,6 @@
-"""JSON answers are read by the web survey's rules (`submission.read_submission`). Complete, valid
-ratings, nearly every submission, skip the web form's fields (`complete_ratings`); the reading
+"""JSON answers are read by the web survey's rules (`surveys.fastpath.path.read_submission`).
+Complete, valid ratings, nearly every submission, skip the web form's fields (`complete_ratings`);
+the reading
 must be the same either way: the same answers, the same problems in the same order, the same
 screening out. The straight-lining rule, rewritten without numpy for one response at a time,
 must flag exactly what its numpy definition flags."""
@@ -13,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from surveys import flow, quality, submission, versions
+from surveys.fastpath import path
 from surveys.models import SurveyVersion
 
 CODES = [f"O{i:03d}" for i in range(1, 21)]
@@ -144,14 +146,14 @@ answers_strategy = st.fixed_dictionaries(
 def test_the_shortcut_for_complete_ratings_reads_every_submission_as_the_web_rules_do(answers):
     version = published()
     expected = summary(*web_rules_reading(version, answers))
-    read = submission.read_submission(version, answers)
+    read = path.read_submission(version, answers)
     assert summary(read, read.problems) == expected
 
 
 @settings(max_examples=100, deadline=None, derandomize=True)
 @given(complete_ratings_strategy)
 def test_complete_whole_number_ratings_take_the_shortcut(ratings):
-    assert submission.complete_ratings({"ratings": ratings}, frozenset(CODES)) == {
+    assert path.complete_ratings({"ratings": ratings}, frozenset(CODES)) == {
         code: (r["importance"], r["satisfaction"]) for code, r in ratings.items()
     }
 
@@ -159,7 +161,7 @@ def test_complete_whole_number_ratings_take_the_shortcut(ratings):
 def test_anything_short_of_complete_valid_ratings_is_left_to_the_web_rules():
     codes = frozenset(CODES)
     full = {c: {"importance": 3, "satisfaction": 4} for c in CODES}
-    assert submission.complete_ratings({"ratings": full}, codes) is not None
+    assert path.complete_ratings({"ratings": full}, codes) is not None
     for changed in (
         {k: v for k, v in full.items() if k != "O001"},  # one missing
         {**full, "O999": {"importance": 3, "satisfaction": 4}},  # one unknown
@@ -171,9 +173,9 @@ def test_anything_short_of_complete_valid_ratings_is_left_to_the_web_rules():
         {**full, "O001": {"importance": 3}},
         {**full, "O001": [3, 4]},
     ):
-        assert submission.complete_ratings({"ratings": changed}, codes) is None
-    assert submission.complete_ratings({"ratings": list(full.items())}, codes) is None
-    assert submission.complete_ratings([full], codes) is None
+        assert path.complete_ratings({"ratings": changed}, codes) is None
+    assert path.complete_ratings({"ratings": list(full.items())}, codes) is None
+    assert path.complete_ratings([full], codes) is None
 
 
 def numpy_straight_lined(imp, sat, pages) -> bool:

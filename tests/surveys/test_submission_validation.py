@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from surveys.public_api import PublicSubmissionSerializer, read_public_submission
+from surveys.fastpath.quick import read_public_submission
+from surveys.public_api import PublicSubmissionSerializer
 
 
 def _flatten(errors, prefix: str = "") -> list[dict]:
