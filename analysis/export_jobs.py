@@ -102,12 +102,17 @@ def sweep_jobs(now=None, *, requeue_after: timedelta = timedelta(minutes=5)) -> 
         "each time (for example killed for using too much memory).",
         finished_at=now,
     )
-    lost.update(status=ExportStatus.QUEUED, progress=0, stage="Waiting for a worker (again)")
     stale = ExportJob.objects.filter(status=ExportStatus.QUEUED).filter(
         Q(enqueued_at=None, created_at__lt=now - NEVER_ENQUEUED_GRACE)
         | Q(enqueued_at__lt=now - requeue_after)
     )
-    return sum(enqueue(job_id) for job_id in stale.values_list("id", flat=True))
+    ids = list(stale.values_list("id", flat=True))
+    for job_id in lost.values_list("id", flat=True):
+        requeued = ExportJob.objects.filter(pk=job_id, status=ExportStatus.RUNNING).update(
+            status=ExportStatus.QUEUED, progress=0, stage="Waiting for a worker (again)"
+        )
+        ids += [job_id] if requeued else []
+    return sum(enqueue(job_id) for job_id in ids)
 
 
 def _progress(job_id: int, progress: int, stage: str) -> None:
