@@ -73,6 +73,7 @@ and then finds the run succeeded (and reports it finished).
 from __future__ import annotations
 
 import logging
+import threading
 import traceback
 import uuid
 from collections.abc import Mapping
@@ -81,7 +82,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -138,11 +139,18 @@ def request_reanalysis(*, survey_id: int) -> AnalysisRun:
 def enqueue(run_id: int) -> bool:
     """Hand a queued run's task to the broker; never raises (the caller may be a respondent).
 
-    On failure the run stays queued and `sweep_runs` tries again."""
+    On failure the run stays queued and `sweep_runs` tries again. Without a broker the run
+    executes in-process: in a thread of its own (`ANALYSIS_IN_THREAD`), so the request that
+    asked for it answers at once and its page follows the progress, or else right here."""
     from analysis.tasks import run_analysis
 
     try:
-        run_analysis.apply_async((run_id,))
+        if settings.CELERY_TASK_ALWAYS_EAGER and settings.ANALYSIS_IN_THREAD:
+            threading.Thread(
+                target=_execute_in_thread, args=(run_id,), name=f"analysis-{run_id}", daemon=True
+            ).start()
+        else:
+            run_analysis.apply_async((run_id,))
     except Exception as exc:  # broker down, connection refused, timeouts: all the same here
         log.warning("Analysis run %s not handed to the broker yet: %s", run_id, exc)
         return False
@@ -150,6 +158,15 @@ def enqueue(run_id: int) -> bool:
         enqueued_at=timezone.now()
     )
     return True
+
+
+def _execute_in_thread(run_id: int) -> None:
+    try:
+        execute_run(run_id)
+    except Exception:  # execute_run stores the errors it expects; this is for the others
+        log.exception("Analysis run %s failed in its thread", run_id)
+    finally:
+        connections.close_all()  # the thread's own connections
 
 
 def lease() -> timedelta:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.db import InterfaceError, OperationalError, close_old_connections
+from django.db import InterfaceError, OperationalError, connections
 
 TRANSIENT_ERRORS: tuple[type[Exception], ...] = (OperationalError, InterfaceError)
 
@@ -31,5 +31,8 @@ def retry_options() -> dict[str, Any]:
 
 def drop_broken_connections() -> None:
     """Close connections a transient error left unusable, so the next query opens a fresh one
-    (a task's failure handler runs before Celery tidies the connections up)."""
-    close_old_connections()
+    (a task's failure handler runs before Celery tidies the connections up). A connection
+    inside a transaction is the caller's to manage and is left alone."""
+    for connection in connections.all(initialized_only=True):
+        if not connection.in_atomic_block:
+            connection.close_if_unusable_or_obsolete()
