@@ -7,23 +7,31 @@ transaction commits (run in-process when there is no broker: CELERY_TASK_ALWAYS_
 builds the file with the builders of `analysis.export_formats` (as the API does), reporting
 progress, and stores it in the job row; the job page polls a small JSON status and then offers
 the download.
+
+A job whose worker is lost (killed, out of memory) stays "running" until `sweep_jobs`, run by
+Celery beat with the analysis sweep, finds it running for longer than any task may run (the
+analysis lease) and queues it again; after `MAX_ATTEMPTS` claims it fails, saying the worker was
+lost each time. A queued job whose message Redis lost is handed over again by the same sweep.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from analysis.export_formats import FORMATS, listed
-from analysis.models import AnalysisRun, ExportJob, ExportStatus
+from analysis.models import NEVER_ENQUEUED_GRACE, AnalysisRun, ExportJob, ExportStatus
 
 log = logging.getLogger(__name__)
 
 DEFAULT_INLINE_LIMIT = 20_000
+MAX_ATTEMPTS = 3
 
 
 def inline_limit() -> int:
@@ -74,7 +82,37 @@ def enqueue(job_id: int) -> bool:
             finished_at=timezone.now(),
         )
         return False
+    ExportJob.objects.filter(pk=job_id, status=ExportStatus.QUEUED).update(
+        enqueued_at=timezone.now()
+    )
     return True
+
+
+def sweep_jobs(now=None, *, requeue_after: timedelta = timedelta(minutes=5)) -> int:
+    """Queue again the jobs whose worker was lost and hand over the queued jobs whose message
+    was lost; fail the jobs lost `MAX_ATTEMPTS` times. Returns how many were handed over."""
+    from analysis.runs import lease
+
+    now = now or timezone.now()
+    lost = ExportJob.objects.filter(status=ExportStatus.RUNNING, started_at__lt=now - lease())
+    lost.filter(attempts__gte=MAX_ATTEMPTS).update(
+        status=ExportStatus.FAILED,
+        stage="Failed",
+        error=f"Gave up after {MAX_ATTEMPTS} attempts: the worker building the file was lost "
+        "each time (for example killed for using too much memory).",
+        finished_at=now,
+    )
+    stale = ExportJob.objects.filter(status=ExportStatus.QUEUED).filter(
+        Q(enqueued_at=None, created_at__lt=now - NEVER_ENQUEUED_GRACE)
+        | Q(enqueued_at__lt=now - requeue_after)
+    )
+    ids = list(stale.values_list("id", flat=True))
+    for job_id in lost.values_list("id", flat=True):
+        requeued = ExportJob.objects.filter(pk=job_id, status=ExportStatus.RUNNING).update(
+            status=ExportStatus.QUEUED, progress=0, stage="Waiting for a worker (again)"
+        )
+        ids += [job_id] if requeued else []
+    return sum(enqueue(job_id) for job_id in ids)
 
 
 def _progress(job_id: int, progress: int, stage: str) -> None:
@@ -93,6 +131,7 @@ def build(job_id: int) -> ExportJob | None:
     taken by another delivery). Any error fails the job with its text."""
     claimed = ExportJob.objects.filter(pk=job_id, status=ExportStatus.QUEUED).update(
         status=ExportStatus.RUNNING,
+        attempts=F("attempts") + 1,
         started_at=timezone.now(),
         progress=5,
         stage="Reading the stored results",

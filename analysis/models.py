@@ -101,7 +101,12 @@ class AnalysisRun(models.Model):
     # the token, so a run taken over by a redelivery cannot be written by the worker it replaced.
     task_id = models.CharField(max_length=255, blank=True)
     claim_token = models.CharField(max_length=32, blank=True)
+    # Deliveries that claimed the run: the first, and one more each time a worker was lost.
     attempts = models.PositiveSmallIntegerField(default=0)
+    # Retries of the holding task after a dropped database connection (Celery's count), and how
+    # often the run went back to the queue because those retries ran out (analysis.runs).
+    retries = models.PositiveSmallIntegerField(default=0)
+    requeues = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     enqueued_at = models.DateTimeField(
         null=True, blank=True, help_text="When its task was last handed to the broker."
@@ -355,7 +360,12 @@ class ExportJob(models.Model):
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Deliveries that claimed the job; more than one means a worker was lost building it.
+    attempts = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
+    enqueued_at = models.DateTimeField(
+        null=True, blank=True, help_text="When its task was last handed to the broker."
+    )
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 

@@ -34,6 +34,20 @@ Each claim writes a fresh ``claim_token``; progress updates and the final write 
 holder that was replaced stops at its next write instead of storing a second set of results.
 A run claimed `MAX_ATTEMPTS` times (the worker died each time, e.g. out of memory) fails.
 
+Retries after a dropped database connection
+===========================================
+A Celery retry (config/retries.py) is a new message with the same task id and a higher retry
+count. The run records the count of the delivery holding it (``retries``), so a delivery with
+the same task id and a *higher* count is the holder retrying, not a lost worker: it takes the run
+without counting an attempt. Only redeliveries with the same count (the message came back
+because its worker vanished) and claims by other tasks count as attempts.
+
+When the retries run out (`TASK_MAX_RETRIES`), the run goes back to the queue
+(`requeue_after_transient`) and the sweep hands it over again after `ANALYSIS_REQUEUE_SECONDS`,
+as it does any queued run whose message is lost. After `MAX_REQUEUES` such rounds it fails,
+saying that the database connection was lost each time. If another run of the survey is already
+queued, that run analyses the same data, so this one fails saying so.
+
 Executing
 =========
 `execute_run` claims the run and runs the compute pipeline (`analysis.pipeline`), then stores
@@ -59,6 +73,7 @@ and then finds the run succeeded (and reports it finished).
 from __future__ import annotations
 
 import logging
+import threading
 import traceback
 import uuid
 from collections.abc import Mapping
@@ -67,7 +82,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, InterfaceError, OperationalError, transaction
+from django.db import IntegrityError, connections, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -75,12 +90,13 @@ from analysis.models import AnalysisRun, RunStatus
 from analysis.parameters import clean_parameters
 from analysis.pipeline import AnalysisError, StageTimer, compute
 from analysis.storing import Superseded, store_results
+from config.retries import TRANSIENT_ERRORS, drop_broken_connections
 from surveys.models import Survey
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 3
-TRANSIENT_ERRORS = (OperationalError, InterfaceError)
+MAX_ATTEMPTS = 3  # claims: the first delivery, and the redeliveries after lost workers
+MAX_REQUEUES = 3  # rounds of retries after dropped database connections
 CANCELLABLE = (RunStatus.QUEUED, RunStatus.RUNNING)
 
 
@@ -123,11 +139,18 @@ def request_reanalysis(*, survey_id: int) -> AnalysisRun:
 def enqueue(run_id: int) -> bool:
     """Hand a queued run's task to the broker; never raises (the caller may be a respondent).
 
-    On failure the run stays queued and `sweep_runs` tries again."""
+    On failure the run stays queued and `sweep_runs` tries again. Without a broker the run
+    executes in-process: in a thread of its own (`ANALYSIS_IN_THREAD`), so the request that
+    asked for it answers at once and its page follows the progress, or else right here."""
     from analysis.tasks import run_analysis
 
     try:
-        run_analysis.apply_async((run_id,))
+        if settings.CELERY_TASK_ALWAYS_EAGER and settings.ANALYSIS_IN_THREAD:
+            threading.Thread(
+                target=_execute_in_thread, args=(run_id,), name=f"analysis-{run_id}", daemon=True
+            ).start()
+        else:
+            run_analysis.apply_async((run_id,))
     except Exception as exc:  # broker down, connection refused, timeouts: all the same here
         log.warning("Analysis run %s not handed to the broker yet: %s", run_id, exc)
         return False
@@ -135,6 +158,15 @@ def enqueue(run_id: int) -> bool:
         enqueued_at=timezone.now()
     )
     return True
+
+
+def _execute_in_thread(run_id: int) -> None:
+    try:
+        execute_run(run_id)
+    except Exception:  # execute_run stores the errors it expects; this is for the others
+        log.exception("Analysis run %s failed in its thread", run_id)
+    finally:
+        connections.close_all()  # the thread's own connections
 
 
 def lease() -> timedelta:
@@ -152,7 +184,10 @@ def sweep_runs(now=None, *, requeue_after: timedelta = timedelta(minutes=5)) -> 
     abandoned.filter(attempts__gte=MAX_ATTEMPTS).update(
         status=RunStatus.FAILED,
         finished_at=now,
-        error=f"Gave up after {MAX_ATTEMPTS} attempts: the worker running it was lost each time.",
+        error=(
+            f"Gave up after {MAX_ATTEMPTS} attempts: each one stopped without finishing or "
+            "saying why (its worker was lost, for example killed for using too much memory)."
+        ),
     )
     ids = list(
         AnalysisRun.objects.stale_queued(now, after=requeue_after).values_list("id", flat=True)
@@ -164,26 +199,36 @@ def sweep_runs(now=None, *, requeue_after: timedelta = timedelta(minutes=5)) -> 
 # --- claiming -----------------------------------------------------------------------------------
 
 
-def claim_run(run_id: int, *, task_id: str | None = None, now=None) -> str | None:
+def claim_run(run_id: int, *, task_id: str | None = None, retries: int = 0, now=None) -> str | None:
     """Claim the run for this delivery (see the module docstring); the claim token, or None if
-    the run is not ours to execute."""
+    the run is not ours to execute. `retries` is the delivery's Celery retry count."""
     now = now or timezone.now()
+    token = uuid.uuid4().hex
+    claim = {
+        "status": RunStatus.RUNNING,
+        "task_id": task_id or "",
+        "claim_token": token,
+        "retries": retries,
+        "started_at": now,
+        "heartbeat_at": now,
+        "progress": 0,
+        "stage": "Starting",
+        "error": "",
+    }
+    if task_id and retries:
+        # The holder retrying after a dropped connection: the same run, not another attempt.
+        retrying = AnalysisRun.objects.filter(
+            pk=run_id, status=RunStatus.RUNNING, task_id=task_id, retries__lt=retries
+        )
+        if retrying.update(**claim):
+            return token
     claimable = Q(status=RunStatus.QUEUED) | Q(
         status=RunStatus.RUNNING, started_at__lt=now - lease()
     )
     if task_id:
         claimable |= Q(status=RunStatus.RUNNING, task_id=task_id)
-    token = uuid.uuid4().hex
     claimed = AnalysisRun.objects.filter(claimable, pk=run_id).update(
-        status=RunStatus.RUNNING,
-        task_id=task_id or "",
-        claim_token=token,
-        attempts=F("attempts") + 1,
-        started_at=now,
-        heartbeat_at=now,
-        progress=0,
-        stage="Starting",
-        error="",
+        **claim, attempts=F("attempts") + 1
     )
     if not claimed:
         return None
@@ -214,21 +259,65 @@ def _finish_failed(run_id: int, token: str, error: str) -> None:
 
 
 def fail_run(run_id: int, *, task_id: str, error: str) -> None:
-    """Mark a run failed that its task gave up on (retries exhausted), if it still holds it."""
+    """Mark a run failed that its task gave up on, if it still holds it."""
     AnalysisRun.objects.filter(pk=run_id, status=RunStatus.RUNNING, task_id=task_id).update(
         status=RunStatus.FAILED, error=error[:20000], finished_at=timezone.now()
     )
 
 
+def requeue_after_transient(run_id: int, *, task_id: str, error: str, now=None) -> str:
+    """The task's retries after dropped database connections ran out: put the run back in the
+    queue for the sweep to hand over later (module docstring); what became of it."""
+    drop_broken_connections()
+    now = now or timezone.now()
+    holding = AnalysisRun.objects.filter(pk=run_id, status=RunStatus.RUNNING, task_id=task_id)
+    run = holding.first()
+    if run is None:
+        return "not held"
+    tries = f"{run.retries + 1} tries"
+    if run.requeues >= MAX_REQUEUES:
+        fail_run(
+            run_id,
+            task_id=task_id,
+            error=f"Gave up: the database connection was lost on each of {tries}, "
+            f"{run.requeues + 1} times over. Last error: {error}",
+        )
+        return "failed"
+    try:
+        with transaction.atomic():
+            holding.update(
+                status=RunStatus.QUEUED,
+                task_id="",
+                claim_token="",
+                enqueued_at=now,  # the sweep sends it again ANALYSIS_REQUEUE_SECONDS from now
+                requeues=F("requeues") + 1,
+                attempts=F("attempts")
+                - 1,  # this claim ended for a known reason, not a lost worker
+                progress=0,
+                stage="Waiting to try again: the database connection was lost",
+                error=f"The database connection was lost on each of {tries}: {error}",
+            )
+    except IntegrityError:  # another run of the survey is queued: it reads the same data
+        fail_run(
+            run_id,
+            task_id=task_id,
+            error=f"Stopped: the database connection was lost on each of {tries}. The analysis "
+            "queued after it covers the same responses.",
+        )
+        return "failed"
+    return "requeued"
+
+
 # --- executing ----------------------------------------------------------------------------------
 
 
-def execute_run(run_id: int, *, task_id: str | None = None) -> AnalysisRun | None:
+def execute_run(run_id: int, *, task_id: str | None = None, retries: int = 0) -> AnalysisRun | None:
     """Claim and execute one run; None if it was not ours (already done, or held by another).
 
-    `task_id` is the Celery delivery's id (None when run synchronously): transient database
-    errors then propagate for the task to retry, instead of failing the run."""
-    token = claim_run(run_id, task_id=task_id)
+    `task_id` and `retries` are the Celery delivery's id and retry count (None and 0 when run
+    synchronously): transient database errors then propagate for the task to retry, instead of
+    failing the run."""
+    token = claim_run(run_id, task_id=task_id, retries=retries)
     if token is None:
         return None
     return _execute_claimed(run_id, token, propagate_transient=bool(task_id))

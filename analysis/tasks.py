@@ -2,7 +2,9 @@
 
 `run_analysis` is acknowledged late and rejected (so redelivered) when its worker is lost; the
 claim rule in `analysis.runs` makes a redelivery finish the run exactly once. Only transient
-database errors are retried, with exponential backoff; any other error fails the run with its text.
+database errors are retried (config/retries.py); when those retries run out the run goes back to
+the queue for the sweep (`runs.requeue_after_transient`). Any other error fails the run with its
+text.
 """
 
 from __future__ import annotations
@@ -14,21 +16,25 @@ from celery import Task, shared_task
 from django.conf import settings
 
 from analysis import runs
+from config.retries import TRANSIENT_ERRORS, retry_options
 
 log = logging.getLogger(__name__)
 
 
 class AnalysisTask(Task):
     def on_failure(self, exc, task_id, args, kwargs, einfo) -> None:
-        # Reached when retries are exhausted (the database stayed unreachable): the run would
-        # otherwise stay "running" until the sweep notices its lease expired.
-        if args:
-            try:
-                runs.fail_run(
-                    args[0], task_id=task_id, error=f"{type(exc).__name__}: {exc} (gave up)"
-                )
-            except Exception as error:  # the database may still be down; the sweep catches up
-                log.warning("Could not mark analysis run %s failed: %s", args[0], error)
+        # Reached when retries are exhausted: the run would otherwise stay "running" until the
+        # sweep notices its lease expired.
+        if not args:
+            return
+        error = f"{type(exc).__name__}: {exc}".strip()
+        try:
+            if isinstance(exc, TRANSIENT_ERRORS):
+                runs.requeue_after_transient(args[0], task_id=task_id, error=error)
+            else:
+                runs.fail_run(args[0], task_id=task_id, error=f"{error} (gave up)")
+        except Exception as problem:  # the database may still be down; the sweep catches up
+            log.warning("Could not record the end of analysis run %s: %s", args[0], problem)
 
 
 @shared_task(
@@ -38,15 +44,11 @@ class AnalysisTask(Task):
     reject_on_worker_lost=True,
     soft_time_limit=settings.ANALYSIS_SOFT_TIME_LIMIT,
     time_limit=settings.ANALYSIS_TIME_LIMIT,
-    autoretry_for=runs.TRANSIENT_ERRORS,
-    retry_backoff=5,
-    retry_backoff_max=300,
-    retry_jitter=True,
-    max_retries=5,
+    **retry_options(),
 )
 def run_analysis(self, run_id: int) -> str:
     """Execute one analysis run; a delivery for a run that is not ours does nothing."""
-    run = runs.execute_run(run_id, task_id=self.request.id)
+    run = runs.execute_run(run_id, task_id=self.request.id, retries=self.request.retries or 0)
     return run.status if run is not None else "skipped"
 
 
@@ -69,3 +71,14 @@ def build_export(job_id: int) -> str:
 
     job = export_jobs.build(job_id)
     return job.status if job is not None else "skipped"
+
+
+@shared_task(ignore_result=True)
+def sweep_export_jobs() -> int:
+    """Periodic catch-up: build again the export jobs whose worker was lost or whose message
+    Redis lost; fail those lost too often (analysis.export_jobs.sweep_jobs)."""
+    from analysis import export_jobs
+
+    return export_jobs.sweep_jobs(
+        requeue_after=timedelta(seconds=settings.ANALYSIS_REQUEUE_SECONDS)
+    )

@@ -51,9 +51,9 @@ def analysis_page(request: HttpRequest, pk: int) -> HttpResponse:
             except ValidationError as exc:
                 form.add_error(None, exc.messages)
             else:
-                messages.success(
-                    request, f"Analysis #{run.pk} is {run.get_status_display().lower()}."
-                )
+                # Not its status: the run starts when this request's transaction commits,
+                # after the message is written; the page shows where it has got to.
+                messages.success(request, f"Analysis #{run.pk} started.")
                 return redirect("analysis:analysis", pk=survey.pk)
     latest = AnalysisRun.objects.latest_succeeded(survey)
     top = []

@@ -234,13 +234,32 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
 # last sent (a duplicate is harmless: one delivery claims the run).
 ANALYSIS_REQUEUE_SECONDS = env_int("ANALYSIS_REQUEUE_SECONDS", 300, minimum=1)
 ANALYSIS_SWEEP_SECONDS = env_int("ANALYSIS_SWEEP_SECONDS", 60, minimum=1)
+# An outbox entry (a response's request for re-analysis) still unprocessed this long after it was
+# last sent is sent again: its message may have died with Redis, or its task with a dropped
+# database connection. A duplicate is harmless (processing an entry twice does nothing more).
+OUTBOX_RESEND_SECONDS = env_int("OUTBOX_RESEND_SECONDS", 60, minimum=1)
+OUTBOX_SWEEP_SECONDS = env_int("OUTBOX_SWEEP_SECONDS", 30, minimum=1)
+# Retries of a task whose database connection dropped (config/retries.py): exponential backoff
+# from this many seconds, with jitter, this many times.
+TASK_RETRY_BACKOFF = env_int("TASK_RETRY_BACKOFF", 5, minimum=1)
+TASK_MAX_RETRIES = env_int("TASK_MAX_RETRIES", 5, minimum=0)
 CELERY_BEAT_SCHEDULE = {
-    "dispatch-pending-outbox": {"task": "surveys.tasks.dispatch_pending_outbox", "schedule": 30.0},
+    "dispatch-pending-outbox": {
+        "task": "surveys.tasks.dispatch_pending_outbox",
+        "schedule": float(OUTBOX_SWEEP_SECONDS),
+    },
     "sweep-analysis-runs": {
         "task": "analysis.tasks.sweep_analysis_runs",
         "schedule": float(ANALYSIS_SWEEP_SECONDS),
     },
+    "sweep-export-jobs": {
+        "task": "analysis.tasks.sweep_export_jobs",
+        "schedule": float(ANALYSIS_SWEEP_SECONDS),
+    },
 }
+# Without a broker an analysis started from its page runs in a thread of the web process, so the
+# page answers at once and follows the run's progress (tests set it off to run synchronously).
+ANALYSIS_IN_THREAD = env_bool("ANALYSIS_IN_THREAD", default=True)
 # Time limits of one analysis run (seconds): the soft limit fails the run with a clear message,
 # the hard limit kills the worker process.
 ANALYSIS_TIME_LIMIT = env_int("ANALYSIS_TIME_LIMIT", 1800, minimum=2)

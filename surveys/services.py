@@ -313,7 +313,7 @@ def dispatch(entry_id: int) -> bool:
 def _send(entry_id: int, claimed_at) -> bool:
     """Publish a claimed entry; a failed send gives the claim back, so the entry stays pending.
     (A process that dies between claim and send leaves a claim that expires after
-    OUTBOX_REDISPATCH_AFTER, and the entry is sent then.)"""
+    `resend_after()`, and the entry is sent then.)"""
     from surveys.tasks import process_outbox_entry
 
     try:
@@ -328,6 +328,9 @@ def _send(entry_id: int, claimed_at) -> bool:
 
 
 def dispatch_pending(limit: int = 500) -> int:
+    """Send every entry not processed yet: never sent, or sent `resend_after()` ago or longer
+    (its message may have died with Redis, or its task with the database connection); how many
+    were sent. Run by beat every `OUTBOX_SWEEP_SECONDS` and by the `dispatch_pending` command."""
     sent = 0
     for entry_id in Outbox.objects.pending().values_list("id", flat=True)[:limit]:
         sent += dispatch(entry_id)

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from celery import shared_task
+import logging
+
+from celery import Task, shared_task
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from config.retries import drop_broken_connections, retry_options
 from surveys import services
 from surveys.models import Outbox
+
+log = logging.getLogger(__name__)
 
 
 def _response_completed(survey_id: int) -> None:
@@ -30,9 +35,27 @@ HANDLERS = {
 }
 
 
-@shared_task(acks_late=True, soft_time_limit=120, time_limit=150)
+class OutboxTask(Task):
+    def on_failure(self, exc, task_id, args, kwargs, einfo) -> None:
+        # The entry stays unprocessed, so `dispatch_pending` sends it again later; say why.
+        if not args:
+            return
+        try:
+            drop_broken_connections()
+            Outbox.objects.filter(pk=args[0]).update(
+                last_error=f"{type(exc).__name__}: {exc}"[:500]
+            )
+        except Exception as problem:  # the database may still be down
+            log.warning("Could not record the failure of outbox entry %s: %s", args[0], problem)
+
+
+@shared_task(
+    base=OutboxTask, acks_late=True, soft_time_limit=120, time_limit=150, **retry_options()
+)
 def process_outbox_entry(entry_id: int) -> None:
-    """Handle one outbox entry once; a second delivery of a processed entry does nothing.
+    """Handle one outbox entry once; a second delivery of a processed entry does nothing, so a
+    re-sent entry (`services.dispatch_pending`) or a retry after a dropped database connection
+    (config/retries.py) is harmless.
 
     The lock on the entry comes first: a request that joined this entry (see
     `services.request_background`) holds it until its transaction commits, so the handler reads
@@ -49,5 +72,6 @@ def process_outbox_entry(entry_id: int) -> None:
 
 @shared_task
 def dispatch_pending_outbox() -> int:
-    """Periodic catch-up: dispatch requests whose first dispatch failed (e.g. Redis was down)."""
+    """Periodic catch-up: send again what is not processed (Redis was down or lost the message,
+    or the task failed)."""
     return services.dispatch_pending()

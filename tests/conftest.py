@@ -26,6 +26,14 @@ def _fast_password_hashing(settings):
 
 
 @pytest.fixture(autouse=True)
+def _analyses_in_the_request(settings):
+    """Without a broker the app runs an analysis in a thread of its own (ANALYSIS_IN_THREAD);
+    tests run it in the request, so it has finished when the request returns. The thread is
+    tested on its own (tests/analysis/test_pages.py)."""
+    settings.ANALYSIS_IN_THREAD = False
+
+
+@pytest.fixture(autouse=True)
 def _fresh_counters():
     """The public rate limit counts in the cache, which outlives a test: without this the
     public pages would start answering 429 partway through the suite."""

@@ -9,6 +9,8 @@
       const state = await response.json();
       if (!state.active) { window.location.reload(); return; }
       box.querySelector("[data-progress]").value = state.progress;
+      const status = box.querySelector("[data-status]");
+      if (status) status.textContent = state.status;  // queued, then running
       box.querySelector("[data-stage]").textContent = state.stage || "waiting for a worker";
     } catch (err) {
       // Try again on the next tick.

@@ -7,7 +7,7 @@
 """
 
 from surveys.models.erasure import ERASURE_HMAC_SALT, ErasureRecord, ErasureScope
-from surveys.models.outbox import OUTBOX_REDISPATCH_AFTER, Outbox, OutboxQuerySet
+from surveys.models.outbox import Outbox, OutboxQuerySet, resend_after
 from surveys.models.respondents import (
     Flag,
     Invitation,
@@ -42,7 +42,6 @@ __all__ = [
     "DEFAULT_SATISFACTION_LABELS",
     "ERASURE_HMAC_SALT",
     "NPS_TEXT",
-    "OUTBOX_REDISPATCH_AFTER",
     "ErasureRecord",
     "ErasureScope",
     "Flag",
@@ -64,4 +63,5 @@ __all__ = [
     "default_importance_labels",
     "default_satisfaction_labels",
     "new_token",
+    "resend_after",
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import connections, models
 from django.db.models import Q
 from django.utils import timezone
@@ -13,15 +14,22 @@ from surveys.fastpath import sql
 from surveys.models.respondents import Response
 from surveys.models.survey import Survey
 
-# A dispatched entry still unprocessed after this long is assumed lost and dispatched again
-# (processing is idempotent, so a duplicate costs nothing).
-OUTBOX_REDISPATCH_AFTER = timedelta(minutes=10)
+
+def resend_after() -> timedelta:
+    """How long after its last send an unprocessed entry is sent again.
+
+    Being sent is no proof of being received: Redis may die with the message (and responses
+    arriving meanwhile join the same entry), or the task may fail on a dropped database
+    connection after its retries. So what is not processed is sent again, once this much time
+    has shown it is not simply on its way. Processing twice is harmless (a processed entry is
+    skipped under its row lock), so a duplicate costs one message."""
+    return timedelta(seconds=settings.OUTBOX_RESEND_SECONDS)
 
 
 class OutboxQuerySet(models.QuerySet):
     def pending(self, now=None) -> OutboxQuerySet:
-        """Entries never dispatched, or dispatched long ago and still not processed."""
-        stale = (now or timezone.now()) - OUTBOX_REDISPATCH_AFTER
+        """Entries not processed: never sent, or sent `resend_after()` ago or longer."""
+        stale = (now or timezone.now()) - resend_after()
         return (
             self.filter(processed_at=None)
             .filter(Q(dispatched_at=None) | Q(dispatched_at__lt=stale))

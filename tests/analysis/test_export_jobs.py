@@ -172,3 +172,40 @@ def test_a_finished_job_is_not_built_twice(survey, django_capture_on_commit_call
     assert export_jobs.build(job.pk) is None
     with pytest.raises(ValueError):
         export_jobs.request_export(run=run, fmt="pdf")
+
+
+def test_the_sweep_rebuilds_jobs_whose_worker_was_lost_and_fails_them_after_three(survey, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from analysis.models import AnalysisRun
+    from analysis.tasks import sweep_export_jobs
+
+    run = AnalysisRun.objects.latest_succeeded(survey)
+    long_ago = timezone.now() - runs.lease() - timedelta(minutes=1)
+
+    def job(**fields) -> ExportJob:
+        return ExportJob.objects.create(survey=survey, run=run, format="csv", **fields)
+
+    lost = job(status=ExportStatus.RUNNING, attempts=1, started_at=long_ago, progress=20)
+    hopeless = job(
+        status=ExportStatus.RUNNING, attempts=export_jobs.MAX_ATTEMPTS, started_at=long_ago
+    )
+    busy = job(status=ExportStatus.RUNNING, attempts=1, started_at=timezone.now())
+    message_lost = job(enqueued_at=long_ago)
+    just_sent = job(enqueued_at=timezone.now())
+    # Beat runs the sweep with the analysis sweep.
+    scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert "analysis.tasks.sweep_export_jobs" in scheduled
+
+    assert sweep_export_jobs() == 2  # in-process here: the jobs are built at once
+    for each in (lost, hopeless, busy, message_lost, just_sent):
+        each.refresh_from_db()
+    assert (lost.status, lost.attempts) == (ExportStatus.SUCCEEDED, 2)
+    assert lost.content and bytes(lost.content).startswith(b"rank,code,")
+    assert hopeless.status == ExportStatus.FAILED
+    assert "worker building the file was lost each time" in hopeless.error
+    assert busy.status == ExportStatus.RUNNING  # its worker may still be building it
+    assert (message_lost.status, message_lost.attempts) == (ExportStatus.SUCCEEDED, 1)
+    assert just_sent.status == ExportStatus.QUEUED

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from unittest import mock
+
 import pytest
 from django.template.defaultfilters import floatformat
 from django.test import Client
@@ -49,14 +53,16 @@ def test_a_researcher_starts_a_run_and_sees_it_succeed(
     client: Client, researcher, survey, django_capture_on_commit_callbacks
 ):
     client.force_login(researcher)
-    with django_capture_on_commit_callbacks(execute=True):
-        answer = client.post(
-            f"/surveys/{survey.pk}/analysis/", {"segments": "off", "seed": "7"}, follow=True
-        )
-    assert answer.status_code == 200
+    with django_capture_on_commit_callbacks(execute=True):  # the request's commit
+        posted = client.post(f"/surveys/{survey.pk}/analysis/", {"segments": "off", "seed": "7"})
+    assert posted.status_code == 302
+    answer = client.get(posted["Location"])
     run = AnalysisRun.objects.get(survey=survey)
-    # Without a broker the task runs in-process, so it has finished by now.
+    # Run in the request here (ANALYSIS_IN_THREAD off), so it has finished by now, and the
+    # message does not call it "queued" next to its results.
     assert run.status == RunStatus.SUCCEEDED and run.parameters["seed"] == 7
+    html = answer.content.decode()
+    assert f"Analysis #{run.pk} started." in html and "queued" not in html
     assert client.get(f"/surveys/{survey.pk}/analysis/status.json").json() == {"active": False}
 
 
@@ -93,3 +99,40 @@ def test_viewers_cannot_start_and_outsiders_get_404(client, viewer, outsider, su
     client.force_login(outsider)
     assert client.get(f"/surveys/{survey.pk}/analysis/").status_code == 404
     assert client.get(f"/surveys/{survey.pk}/analysis/status.json").status_code == 404
+
+
+@pytest.mark.django_db(transaction=True)
+def test_without_a_broker_a_run_starts_in_a_thread_and_the_page_follows_it(
+    client: Client, researcher, survey, settings
+):
+    settings.ANALYSIS_IN_THREAD = True  # the default outside the tests
+    entered, release = threading.Event(), threading.Event()
+    compute = runs.compute
+
+    def held(run, **kwargs):  # the computation waits until the test has looked at the page
+        entered.set()
+        release.wait(10)
+        return compute(run, **kwargs)
+
+    client.force_login(researcher)
+    with mock.patch("analysis.runs.compute", held):
+        try:
+            answer = client.post(
+                f"/surveys/{survey.pk}/analysis/", {"segments": "off", "seed": "7"}, follow=True
+            )
+            # The request came back while the analysis is still computing.
+            run = AnalysisRun.objects.get(survey=survey)
+            assert not release.is_set() and run.status in (RunStatus.QUEUED, RunStatus.RUNNING)
+            html = answer.content.decode()
+            assert f"Analysis #{run.pk} is " in html and "data-progress" in html
+            assert entered.wait(10)
+            state = client.get(f"/surveys/{survey.pk}/analysis/status.json").json()
+            assert state["active"] and state["status"] == RunStatus.RUNNING
+        finally:
+            release.set()
+        deadline = time.monotonic() + 60
+        while not AnalysisRun.objects.get(pk=run.pk).is_finished and time.monotonic() < deadline:
+            time.sleep(0.1)
+    run.refresh_from_db()
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    assert client.get(f"/surveys/{survey.pk}/analysis/status.json").json() == {"active": False}

@@ -344,3 +344,17 @@ def _close_quietly(sock: socket.socket) -> None:
     with contextlib.suppress(OSError):
         sock.shutdown(socket.SHUT_RDWR)
     sock.close()
+
+
+class CeleryWorker(Process):
+    """A Celery worker (solo pool) of the app under test, with beat inside it when `beat`: the
+    periodic sweeps then run as in the documented deployment. Its database backends carry
+    APP_NAME, like gunicorn's."""
+
+    def __init__(self, tmp_path: Path, *, beat: bool = False, **env: str) -> None:
+        args = [str(BIN / "celery"), "-A", "config", "worker", "--pool=solo", "-Q", "celery"]
+        args += ["--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "INFO"]
+        if beat:
+            args += ["-B", "-s", str(tmp_path / "beat-schedule")]
+        super().__init__("celery worker", args, tmp_path / "worker.log", app_env(**env))
+        wait_for(lambda: "ready." in self.log(100_000), 60, "the worker to start", self.log())
