@@ -16,7 +16,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from jtbd.models import DesiredOutcome, Job, JobKind, JobStep, OutcomeStatus, Stage
-from surveys import ratings
+from surveys import ratings, services
 from surveys.models import (
     Question,
     QuestionKind,
@@ -186,7 +186,9 @@ def _store(
     options: ImportOptions,
     questions: dict[str, Question] | None = None,
 ) -> int:
-    """Write the responses: COPY on PostgreSQL (a 100,000-row file in seconds), else batches."""
+    """Write the responses: COPY on PostgreSQL (a 100,000-row file in seconds), else batches;
+    then request the background work completed responses need (speeders, re-analysis) through
+    the same outbox as a response completed on the survey pages, sent once this commits."""
     codes = version.outcome_codes
     n = len(parsed.respondent_ids)
     imp = np.zeros((n, len(codes)), dtype=np.uint8)
@@ -228,6 +230,8 @@ def _store(
             ),
             batch_size=2000,
         )
+    if n:
+        services.request_background(survey_id=survey.pk, kind="response_completed")
     return n
 
 
