@@ -214,8 +214,9 @@ class EraseRespondentForm(forms.Form):
     respondent = forms.CharField(
         label="E-mail, external id, link token or respondent id",
         max_length=254,
-        help_text="Blanks the person's invitation and replaces their respondent id by a "
-        "pseudonym in responses, results and exports. Their answers stay in the analysis.",
+        help_text="Blanks the person's invitation, replaces their respondent id by a "
+        "pseudonym in responses, results and exports, and removes what they typed (short-text "
+        "answers, “something else”). Their ratings and chosen answers stay in the analysis.",
     )
 
 
@@ -225,8 +226,9 @@ class EraseSurveyForm(forms.Form):
     confirm = forms.CharField(
         label="Type the survey's title to confirm",
         max_length=200,
-        help_text="Blanks every invitation e-mail address and external id and replaces every "
-        "respondent id by a pseudonym. Answers and scores stay. This cannot be undone.",
+        help_text="Blanks every invitation e-mail address and external id, replaces every "
+        "respondent id by a pseudonym and removes every typed answer (short text, “something "
+        "else”). Ratings, chosen answers and scores stay. This cannot be undone.",
     )
 
     def __init__(self, *args, survey: Survey, **kwargs) -> None:
