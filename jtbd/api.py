@@ -154,6 +154,7 @@ class JobViewSet(viewsets.ModelViewSet):
                 "steps": result.steps,
                 "outcomes": result.outcomes,
                 "notes": result.notes,
+                "ignored_columns": result.ignored_columns,
             },
             status=status.HTTP_201_CREATED,
         )
@@ -189,6 +190,7 @@ class JobViewSet(viewsets.ModelViewSet):
                 "steps": result.steps,
                 "outcomes": result.outcomes,
                 "notes": result.notes,
+                "ignored_columns": result.ignored_columns,
             },
             status=status.HTTP_201_CREATED,
         )

@@ -67,6 +67,9 @@ class ImportResult:
     outcomes: int
     steps: int
     notes: list[str] = field(default_factory=list)
+    # CSV columns the catalogue does not read (a spreadsheet's extra columns), named back to the
+    # researcher as the response import does, so a misspelt optional column is noticed.
+    ignored_columns: list[str] = field(default_factory=list)
 
 
 # --- export -----------------------------------------------------------------------------------
@@ -327,7 +330,8 @@ def _create_steps_and_outcomes(
 def import_csv(job: Job, data: bytes | str) -> ImportResult:
     """Add the outcomes of a CSV file to a job, creating steps that do not exist yet.
 
-    Steps are matched by stage and title; every code must be new to the job.
+    Steps are matched by stage and title; every code must be new to the job. Columns other
+    than `CSV_COLUMNS` are ignored and listed in the result.
     """
     check = _Checker()
     try:
@@ -352,6 +356,7 @@ def import_csv(job: Job, data: bytes | str) -> ImportResult:
             [Problem("row 1", c, "required column is missing") for c in missing]
         )
     reader.fieldnames = header
+    ignored = [h for h in header if h not in CSV_COLUMNS]
     existing_codes = set(job.outcomes.values_list("code", flat=True))
     existing_steps = {(s.stage, s.title): s for s in job.steps.all()}
     grouped: dict[tuple[str, str], tuple[str, list[tuple[str, str, str]]]] = {}
@@ -410,4 +415,4 @@ def import_csv(job: Job, data: bytes | str) -> ImportResult:
         DesiredOutcome.objects.bulk_create(outcomes_to_add)
         _create_steps_and_outcomes(job, new_steps, first_order=job.next_step_order())
         job.remember_outcome_codes()
-    return ImportResult(job=job, outcomes=rows, steps=len(new_steps))
+    return ImportResult(job=job, outcomes=rows, steps=len(new_steps), ignored_columns=ignored)

@@ -201,3 +201,7 @@ class ImportResultSerializer(serializers.Serializer):
     steps = serializers.IntegerField()
     outcomes = serializers.IntegerField()
     notes = serializers.ListField(child=serializers.CharField())
+    ignored_columns = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Columns of a CSV the catalogue does not read (always empty for JSON).",
+    )

@@ -406,6 +406,8 @@ def job_import_csv(request: HttpRequest, pk: int) -> HttpResponse:
             problems = exc.problems
         else:
             messages.success(request, f"Imported {result.outcomes} outcomes.")
+            if result.ignored_columns:
+                messages.info(request, f"Ignored columns: {', '.join(result.ignored_columns)}")
             return redirect(job)
     status = 400 if problems else 200
     return render(

@@ -1,4 +1,4 @@
-"""Erasing personal data: one respondent's identifiers, or every identifier of a survey.
+"""Erasing personal data: one respondent's identifiers and typed answers, or a whole survey's.
 
 What identifies a person here, and what an erasure does to it:
 
@@ -18,8 +18,15 @@ What identifies a person here, and what an erasure does to it:
 - The admin's history (`LogEntry.object_repr`, the str() of an invitation or response changed
   there, which is the identifier): replaced by "(erased)".
 
-Ratings, profile answers, NPS/CES, flags and the stored scores are untouched: the answers stay
-for analysis, and a new analysis gives the same scores (rows are read in response id order).
+- What the person typed, which can name them (or a colleague, a customer, a company): answers to
+  short-text profile questions are removed from `Response.profile`, and a "something else"
+  answer to "What do you use today?" (`Response.current_solution` when it is not one of the
+  version's options) is blanked. Stored analyses show such answers as categories of the current
+  solution (`profile_differences` of the run and of each segment): those labels read "(erased)".
+
+Ratings, choice and number answers, NPS/CES, flags and the stored scores are untouched: the
+answers stay for analysis, and a new analysis gives the same scores (rows are read in response
+id order).
 
 Each erasure is one transaction holding the survey's row lock: erasures of one survey run one
 after the other, and an analysis storing its results takes the same lock and then re-reads the
@@ -44,11 +51,12 @@ from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
 from analysis.export_formats import WITH_RESPONDENT_IDS
-from analysis.models import ExportJob, ExportStatus, SegmentMembership
+from analysis.models import AnalysisRun, ExportJob, ExportStatus, SegmentMembership, SegmentResult
 from surveys.models import ErasureRecord, ErasureScope, Invitation, Response, Survey
 from workspaces.models import Role
 
 ERASED_PREFIX = "erased-"
+ERASED_ANSWER = "(erased)"
 # Only SPSS files hold one row per respondent with the id; results files hold one per outcome.
 
 
@@ -88,7 +96,8 @@ def is_erased(invitation: Invitation) -> bool:
 def erase_respondent(
     *, survey: Survey, respondent: str, by: AbstractBaseUser | None
 ) -> ErasureRecord:
-    """Erase one person's identifiers from the survey; their answers stay, pseudonymous.
+    """Erase one person's identifiers and free-text answers from the survey; their other
+    answers stay, pseudonymous.
 
     `respondent` is any identifier of the person in this survey: an invitation's e-mail address
     (any case) or external id, an invitation token, or a response's respondent id. What is linked
@@ -128,38 +137,45 @@ def erase_respondent(
         ),
     } - {""}
     n_invitations = _blank_invitations(Invitation.objects.filter(pk__in=list(invitations)))
-    n_responses, new_ids = _pseudonymise(survey, Response.objects.filter(pk__in=list(responses)))
-    n_runs = _rewrite_memberships(survey, new_ids, shown=erased_values)
+    theirs = Response.objects.filter(pk__in=list(responses))
+    renamed, new_ids = _pseudonymise(survey, theirs)
+    retyped, typed = _remove_free_text(survey, theirs)
+    runs = _rewrite_memberships(survey, new_ids, shown=erased_values)
+    runs |= _erase_stored_answers(survey, typed)
     _scrub_admin_history(Invitation, set(invitations))
     _scrub_admin_history(Response, set(responses))
+    n_responses = len(renamed | retyped)
     return ErasureRecord.objects.create(
         **_audit(survey, ErasureScope.RESPONDENT, by),
         invitations=n_invitations,
         responses=n_responses,
-        analysis_runs=n_runs,
-        exports=_drop_exports(survey) if n_responses or n_runs else 0,
+        analysis_runs=len(runs),
+        exports=_drop_exports(survey) if n_responses or runs else 0,
         references=sorted({ErasureRecord.reference(survey.pk, v) for v in erased_values}),
     )
 
 
 @transaction.atomic
 def erase_survey_personal_data(*, survey: Survey, by: AbstractBaseUser | None) -> ErasureRecord:
-    """Erase every invitation e-mail address and external id and every respondent id of the
-    survey; the answers stay, pseudonymous. Erasing an erased survey changes nothing."""
+    """Erase every invitation e-mail address and external id, every respondent id and every
+    free-text answer of the survey; the other answers stay, pseudonymous. Erasing an erased
+    survey changes nothing."""
     survey = _lock(survey)
     n_invitations = _blank_invitations(Invitation.objects.filter(survey=survey))
-    n_responses, new_ids = _pseudonymise(
-        survey, Response.objects.filter(survey=survey), everyone=True
-    )
-    n_runs = _rewrite_memberships(survey, new_ids, everyone=True)
+    everyone = Response.objects.filter(survey=survey)
+    renamed, new_ids = _pseudonymise(survey, everyone, everyone=True)
+    retyped, typed = _remove_free_text(survey, everyone)
+    runs = _rewrite_memberships(survey, new_ids, everyone=True)
+    runs |= _erase_stored_answers(survey, typed, everyone=True)
     _scrub_admin_history(Invitation, set(survey.invitations.values_list("pk", flat=True)))
     _scrub_admin_history(Response, set(new_ids))
+    n_responses = len(renamed | retyped)
     return ErasureRecord.objects.create(
         **_audit(survey, ErasureScope.SURVEY, by),
         invitations=n_invitations,
         responses=n_responses,
-        analysis_runs=n_runs,
-        exports=_drop_exports(survey) if n_responses or n_runs else 0,
+        analysis_runs=len(runs),
+        exports=_drop_exports(survey) if n_responses or runs else 0,
     )
 
 
@@ -226,8 +242,8 @@ def _is_own_pseudonym(pk: int, respondent_id: str) -> bool:
 
 def _pseudonymise(
     survey: Survey, responses: QuerySet[Response], *, everyone: bool = False
-) -> tuple[int, dict[int, str]]:
-    """Give each response its pseudonym and clear its keys. Returns how many responses changed
+) -> tuple[set[int], dict[int, str]]:
+    """Give each response its pseudonym and clear its keys. Returns the responses that changed
     and the respondent id each response now has. `everyone`: `responses` are all the survey's,
     so no other response can hold one of the pseudonyms."""
     rows = list(
@@ -255,7 +271,7 @@ def _pseudonymise(
         if rid != new_ids[pk] or browser is not None or key is not None
     ]
     if not changed:
-        return 0, new_ids
+        return set(), new_ids
     # Uniqueness is checked row by row, so a response holding an id that another is about to
     # take (an imported "erased-7" when response 7 is erased too) steps aside first.
     targets = {new_ids[pk] for pk in changed}
@@ -278,7 +294,75 @@ def _pseudonymise(
         browser_key=None,
         idempotency_key=None,
     )
-    return len(changed), new_ids
+    return set(changed), new_ids
+
+
+def _remove_free_text(survey: Survey, responses: QuerySet[Response]) -> tuple[set[int], set[str]]:
+    """Remove short-text profile answers and blank "something else" current solutions, as each
+    response's version asked them. Returns the responses changed and the solutions blanked."""
+    asked = {}  # version id -> (keys of text questions, the current solution's options or None)
+    for pk, content in survey.versions.values_list("pk", "content"):
+        solution = content.get("current_solution")
+        asked[pk] = (
+            {q["key"] for q in content.get("questions", []) if q.get("kind") == "text"},
+            set(solution["options"]) if solution else None,
+        )
+    changed, typed = [], set()
+    rows = responses.values_list("pk", "version_id", "profile", "current_solution")
+    for pk, version_id, profile, solution in rows.iterator(chunk_size=2000):
+        text_keys, options = asked[version_id]
+        kept = {k: v for k, v in (profile or {}).items() if k not in text_keys}
+        typed_solution = solution and (options is None or solution not in options)
+        if kept != profile or typed_solution:
+            if typed_solution:
+                typed.add(solution)
+            changed.append(
+                Response(pk=pk, profile=kept, current_solution="" if typed_solution else solution)
+            )
+    Response.objects.bulk_update(changed, ["profile", "current_solution"], batch_size=1000)
+    return {r.pk for r in changed}, typed
+
+
+def _erase_stored_answers(survey: Survey, typed: set[str], *, everyone: bool = False) -> set[int]:
+    """Label the blanked current solutions "(erased)" in the stored analyses' answer tables
+    (all answers outside the options when `everyone`); returns the runs changed. Counts stay."""
+
+    def label(answer: str, options: set[str] | None) -> str:
+        outside = everyone and (options is None or answer not in options)
+        return ERASED_ANSWER if answer in typed or outside else answer
+
+    changed: set[int] = set()
+    options = _all_solution_options(survey)
+    runs = AnalysisRun.objects.select_for_update().filter(survey=survey)
+    for run in runs.only("pk", "profile_differences"):
+        before = repr(run.profile_differences)
+        for table in run.profile_differences:
+            if table.get("question") == "current_solution":
+                table["answers"] = [label(a, options) for a in table["answers"]]
+        if repr(run.profile_differences) != before:
+            run.save(update_fields=["profile_differences"])
+            changed.add(run.pk)
+    segments = SegmentResult.objects.select_for_update(of=("self",)).filter(run__survey=survey)
+    for segment in segments.only("pk", "run_id", "profile_differences"):
+        before = repr(segment.profile_differences)
+        for table in segment.profile_differences:
+            if table.get("question") == "current_solution":
+                for answer in table.get("answers", []):
+                    answer["answer"] = label(answer["answer"], options)
+        if repr(segment.profile_differences) != before:
+            segment.save(update_fields=["profile_differences"])
+            changed.add(segment.run_id)
+    return changed
+
+
+def _all_solution_options(survey: Survey) -> set[str] | None:
+    """Every option of "What do you use today?" in the survey's versions; None if no version
+    offered options (then every answer was typed)."""
+    options: set[str] = set()
+    for content in survey.versions.values_list("content", flat=True):
+        solution = content.get("current_solution")
+        options.update(solution["options"] if solution else [])
+    return options or None
 
 
 def _rewrite_memberships(
@@ -287,12 +371,12 @@ def _rewrite_memberships(
     *,
     shown: set[str] = frozenset(),
     everyone: bool = False,
-) -> int:
-    """Put the new respondent ids into the stored analyses; returns how many runs changed.
+) -> set[int]:
+    """Put the new respondent ids into the stored analyses; returns the runs changed.
 
     An analysed response not in `new_ids` (deleted since) is pseudonymised too when `everyone`,
     or when it shows one of the erased identifiers in `shown`."""
-    changed = 0
+    changed: set[int] = set()
     for membership in SegmentMembership.objects.select_for_update(of=("self",)).filter(
         run__survey=survey
     ):
@@ -304,7 +388,7 @@ def _rewrite_memberships(
         if after != before:
             membership.respondent_ids = after
             membership.save(update_fields=["respondent_ids"])
-            changed += 1
+            changed.add(membership.run_id)
     return changed
 
 

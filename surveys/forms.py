@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from django import forms
-from django.utils.text import slugify
 
 from jtbd.models import Job
 from surveys.erasure import title_confirms
@@ -140,7 +139,10 @@ class QuestionForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.survey = survey
         self.fields["key"].required = False
-        self.fields["key"].help_text = "Short stable name for exports; made from the text if empty."
+        self.fields["key"].help_text = (
+            "Short stable name for exports; made from the text if empty, and kept when the text "
+            "changes. Fixed once a version of the survey is published."
+        )
         self.fields["options_text"].initial = "\n".join(self.instance.options or [])
         self.fields["disqualifying_text"].initial = "\n".join(self.instance.disqualifying or [])
 
@@ -158,10 +160,11 @@ class QuestionForm(forms.ModelForm):
             self.add_error("disqualifying_text", f"Not among the options: {', '.join(unknown)}.")
         if disqualifying and not data.get("screener"):
             self.add_error("screener", "Screen-out answers need the question to be a screener.")
-        key = slugify(data.get("key") or data.get("text") or "")[:40].replace("-", "_") or "q"
-        clash = self.survey.questions.filter(key=key).exclude(pk=self.instance.pk)
-        if clash.exists():
-            self.add_error("key", f"Another question already uses the key “{key}”.")
+        key, refused = self.instance.choose_key(
+            survey=self.survey, given=data.get("key"), text=data.get("text") or ""
+        )
+        if refused:
+            self.add_error("key", refused)
         lo, hi = data.get("minimum"), data.get("maximum")
         if lo is not None and hi is not None and lo > hi:
             self.add_error("maximum", "The maximum must not be below the minimum.")
@@ -211,8 +214,9 @@ class EraseRespondentForm(forms.Form):
     respondent = forms.CharField(
         label="E-mail, external id, link token or respondent id",
         max_length=254,
-        help_text="Blanks the person's invitation and replaces their respondent id by a "
-        "pseudonym in responses, results and exports. Their answers stay in the analysis.",
+        help_text="Blanks the person's invitation, replaces their respondent id by a "
+        "pseudonym in responses, results and exports, and removes what they typed (short-text "
+        "answers, “something else”). Their ratings and chosen answers stay in the analysis.",
     )
 
 
@@ -222,8 +226,9 @@ class EraseSurveyForm(forms.Form):
     confirm = forms.CharField(
         label="Type the survey's title to confirm",
         max_length=200,
-        help_text="Blanks every invitation e-mail address and external id and replaces every "
-        "respondent id by a pseudonym. Answers and scores stay. This cannot be undone.",
+        help_text="Blanks every invitation e-mail address and external id, replaces every "
+        "respondent id by a pseudonym and removes every typed answer (short text, “something "
+        "else”). Ratings, chosen answers and scores stay. This cannot be undone.",
     )
 
     def __init__(self, *args, survey: Survey, **kwargs) -> None:

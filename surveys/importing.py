@@ -12,11 +12,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import psycopg
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from jtbd.models import DesiredOutcome, Job, JobKind, JobStep, OutcomeStatus, Stage
-from surveys import ratings
+from jtbd import services as jtbd_services
+from jtbd.models import JobKind, OutcomeStatus, Stage
+from surveys import ratings, services
 from surveys.models import (
     Question,
     QuestionKind,
@@ -24,8 +26,6 @@ from surveys.models import (
     ResponseSource,
     ResponseStatus,
     Survey,
-    SurveyOutcome,
-    SurveyStatus,
     SurveyVersion,
 )
 from surveys.wide_csv import (
@@ -89,51 +89,81 @@ def _profile_value(question: Question | None, raw: str):
 def import_study(
     *, workspace: Workspace, name: str, data: bytes | str, options: ImportOptions
 ) -> ImportResult:
-    """Create a job with the file's outcome codes, a survey over them and its responses."""
+    """Create a job with the file's outcome codes, a survey over them and its responses.
+
+    The job, its step and outcomes, the survey and its version are made by the services the
+    pages use (`jtbd.services`, `surveys.services`), so the same checks and the publish checks
+    apply; anything they refuse is reported as a problem of the import and nothing is stored."""
     parsed = parse_wide_csv(data, options)
-    job = Job.objects.create(
+    try:
+        survey = _create_study(workspace, name, parsed, options)
+    except ValidationError as exc:
+        raise ResponseImportError(_study_problems(exc)) from None
+    created = _store(survey, survey.current_version, parsed, options)
+    return ImportResult(survey, created, parsed.codes, parsed.ignored_columns)
+
+
+def _create_study(
+    workspace: Workspace, name: str, parsed: ParsedFile, options: ImportOptions
+) -> Survey:
+    job = jtbd_services.create_job(
         workspace=workspace,
-        statement=name.strip()[:300],
+        statement=name,
         executor="Respondent",
         kind=JobKind.CORE_FUNCTIONAL,
         notes="Created by importing a response file.",
+        universal_steps=False,
     )
-    step = JobStep.objects.create(
+    step = jtbd_services.add_step(
         job=job,
         stage=Stage.EXECUTE,
         title="Imported outcomes",
-        order=1,
         description="Outcomes named by the codes in the imported file; edit their statements.",
     )
-    outcomes = []
-    for i, code in enumerate(parsed.codes, start=1):
-        outcome = DesiredOutcome(
-            job=job, step=step, code=code, status=OutcomeStatus.APPROVED, order=i
+    outcomes = [
+        jtbd_services.add_outcome(
+            step=step, statement=f"Outcome {code}", code=code, status=OutcomeStatus.APPROVED
         )
-        outcome.set_statement(f"Outcome {code}")
-        outcomes.append(outcome)
-    DesiredOutcome.objects.bulk_create(outcomes)
-    job.remember_outcome_codes()
-    survey = Survey.objects.create(
-        workspace=workspace, job=job, title=name.strip()[:200], status=SurveyStatus.CLOSED
-    )
-    SurveyOutcome.objects.bulk_create(
-        SurveyOutcome(survey=survey, outcome=o, order=i) for i, o in enumerate(outcomes, start=1)
-    )
-    questions = []
+        for code in parsed.codes
+    ]
+    survey = services.create_survey(workspace=workspace, job=job, title=name, outcomes=outcomes)
     for i, column in enumerate(options.profile_columns, start=1):
         question = _infer_question(column, parsed.profile[column], i)
         question.survey = survey
-        questions.append(question)
-    Question.objects.bulk_create(questions)
-    content = survey.snapshot()
-    version = SurveyVersion.objects.create(
-        survey=survey, number=1, content=content, content_hash=SurveyVersion.hash_content(content)
-    )
-    survey.current_version = version
-    survey.save(update_fields=["current_version"])
-    created = _store(survey, version, parsed, options)
-    return ImportResult(survey, created, parsed.codes, parsed.ignored_columns)
+        try:
+            question.full_clean()
+        except ValidationError as exc:
+            raise ValidationError({f"column {column}": _messages(exc)}) from None
+        question.save()
+    services.publish_survey(survey=survey)
+    survey.close()  # the fieldwork happened elsewhere
+    return survey
+
+
+# Fields of the job and survey that the study's name fills, named as the import names it.
+_NAME_FIELDS = {"statement", "title"}
+
+
+def _messages(exc: ValidationError) -> list[str]:
+    if hasattr(exc, "error_dict"):
+        return [f"{field}: {m}" for field, ms in exc.message_dict.items() for m in ms]
+    return list(exc.messages)
+
+
+def _study_problems(exc: ValidationError) -> list[CellProblem]:
+    """What the services refused, as import problems: the name, a profile column, an outcome."""
+    if not hasattr(exc, "error_dict"):
+        return [CellProblem(0, "", "", m) for m in exc.messages]
+    problems = []
+    for field, messages in exc.message_dict.items():
+        for message in messages:
+            if field in _NAME_FIELDS:
+                problems.append(CellProblem(0, "", "", f"the study's name: {message}"))
+            elif field.startswith("column "):
+                problems.append(CellProblem(1, field.removeprefix("column "), "", message))
+            else:
+                problems.append(CellProblem(1, "", "", f"{field}: {message}"))
+    return problems
 
 
 @transaction.atomic
@@ -186,7 +216,9 @@ def _store(
     options: ImportOptions,
     questions: dict[str, Question] | None = None,
 ) -> int:
-    """Write the responses: COPY on PostgreSQL (a 100,000-row file in seconds), else batches."""
+    """Write the responses: COPY on PostgreSQL (a 100,000-row file in seconds), else batches;
+    then request the background work completed responses need (speeders, re-analysis) through
+    the same outbox as a response completed on the survey pages, sent once this commits."""
     codes = version.outcome_codes
     n = len(parsed.respondent_ids)
     imp = np.zeros((n, len(codes)), dtype=np.uint8)
@@ -228,6 +260,8 @@ def _store(
             ),
             batch_size=2000,
         )
+    if n:
+        services.request_background(survey_id=survey.pk, kind="response_completed")
     return n
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.utils.text import slugify
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -27,11 +26,6 @@ def _unique_lines(items: list[str]) -> list[str]:
             seen.add(value)
             out.append(value)
     return out
-
-
-def question_key(raw: str) -> str:
-    """The key the question form makes from a given key or the question's text."""
-    return slugify(raw or "")[:40].replace("-", "_") or "q"
 
 
 class ScaleLabelsField(serializers.ListField):
@@ -255,16 +249,14 @@ class QuestionSerializer(serializers.ModelSerializer):
             errors["disqualifying"] = f"Not among the options: {', '.join(unknown)}."
         if disqualifying and not current("screener", False):
             errors["screener"] = "Screen-out answers need the question to be a screener."
-        if "key" in attrs or "text" in attrs or self.instance is None:
-            key = question_key(attrs.get("key") or current("text", ""))
-        else:
-            key = self.instance.key
+        question = self.instance or Question()
+        key = question.key
         if survey is not None:
-            clash = survey.questions.filter(key=key)
-            if self.instance is not None:
-                clash = clash.exclude(pk=self.instance.pk)
-            if clash.exists():
-                errors["key"] = f"Another question already uses the key “{key}”."
+            key, refused = question.choose_key(
+                survey=survey, given=attrs.get("key"), text=current("text", "")
+            )
+            if refused:
+                errors["key"] = refused
         lo, hi = current("minimum"), current("maximum")
         if lo is not None and hi is not None and lo > hi:
             errors["maximum"] = "The maximum must not be below the minimum."

@@ -34,7 +34,9 @@ def create_survey(*, workspace, job, title: str, outcomes=None) -> Survey:
     """A draft survey over the job's approved outcomes (or the given ones)."""
     if job.workspace_id != workspace.id:
         raise ValidationError({"job": "The job belongs to another workspace."})
-    survey = Survey.objects.create(workspace=workspace, job=job, title=title.strip())
+    survey = Survey(workspace=workspace, job=job, title=title.strip())
+    survey.full_clean()  # a blank or too long title, whichever way it came (page, API, import)
+    survey.save()
     chosen = outcomes if outcomes is not None else job.outcomes.approved()
     set_outcomes(survey=survey, outcomes=chosen)
     return survey

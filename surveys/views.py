@@ -135,6 +135,7 @@ def question_edit(request: HttpRequest, pk: int, question_pk: int | None = None)
         request,
         "surveys/question_form.html",
         {"survey": survey, "form": form, "question": question},
+        status=400 if form.errors else 200,
     )
 
 

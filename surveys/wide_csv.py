@@ -44,13 +44,13 @@ class ImportOptions:
 
 @dataclass(frozen=True)
 class CellProblem:
-    row: int
+    row: int  # the header is row 1; 0 = the file or the import as a whole
     column: str
     value: str
     message: str
 
     def __str__(self) -> str:
-        where = f"row {self.row}" if self.row else "header"
+        where = f"row {self.row}" if self.row else "file"  # row 0: the file or the import
         column = f", column {self.column!r}" if self.column else ""
         value = f", value {self.value!r}" if self.value != "" else ""
         return f"{where}{column}{value}: {self.message}"

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import connections, models
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.text import slugify
 
 from jtbd.models import DesiredOutcome, Job
 from workspaces.models import Workspace
@@ -275,6 +276,40 @@ class Question(models.Model):
 
     def __str__(self) -> str:
         return self.text
+
+    @staticmethod
+    def key_from(raw: str) -> str:
+        """A key made from a given key or the question's text: `role`, `team_size`."""
+        return slugify(raw or "")[:40].replace("-", "_") or "q"
+
+    def choose_key(self, *, survey: Survey, given: str | None, text: str) -> tuple[str, str]:
+        """The key to save this question with, and why it cannot be saved ("" when it can).
+
+        A key is made once, at creation (the given one, or one made from the text), and is
+        stable for life like an outcome code: answers, exports and API clients name the
+        question by it. Editing the text never changes it; a different key given on an edit is
+        accepted only while no published version of the survey carries the current one."""
+        if self.pk is None:
+            key = self.key_from(given or text)
+        elif not given or self.key_from(given) == self.key:
+            return self.key, ""
+        else:
+            key = self.key_from(given)
+            if self.key_is_published(survey):
+                return self.key, (
+                    f"The key “{self.key}” is in a published version of this survey, so it "
+                    "cannot change: answers, exports and API clients use it."
+                )
+        if survey.questions.filter(key=key).exclude(pk=self.pk).exists():
+            return key, f"Another question already uses the key “{key}”."
+        return key, ""
+
+    def key_is_published(self, survey: Survey) -> bool:
+        return any(
+            q.get("key") == self.key
+            for content in survey.versions.values_list("content", flat=True)
+            for q in content.get("questions", [])
+        )
 
     def snapshot(self) -> dict:
         return {

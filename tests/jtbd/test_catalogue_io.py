@@ -305,6 +305,48 @@ def test_csv_rows_are_added_to_existing_steps_matched_by_stage_and_title(api_as,
     assert job.steps.count() == 9
 
 
+# A spreadsheet's extra columns, and an optional column misspelt: read nothing from them, say so.
+EXTRA_COLUMNS_CSV = (
+    "stage,step_title,code,statement,Owner,step_descripton\r\n"
+    "define,Define,N1,Minimize the time it takes to name an owner,Dana,Who decides\r\n"
+)
+
+
+def test_the_csv_import_api_names_the_columns_it_ignored(api_as, researcher, job):
+    response = api_as(researcher).post(
+        f"/api/jobs/{job.pk}/import-csv/",
+        {"file": SimpleUploadedFile("c.csv", EXTRA_COLUMNS_CSV.encode())},
+        format="multipart",
+    )
+    assert response.status_code == 201, response.content
+    assert response.json()["ignored_columns"] == ["Owner", "step_descripton"]
+    assert job.outcomes.filter(code="N1").exists()
+
+
+def test_the_csv_import_page_names_the_columns_it_ignored(client, researcher, job):
+    client.force_login(researcher)
+    response = client.post(
+        f"/jobs/{job.pk}/import-csv/",
+        {"file": SimpleUploadedFile("c.csv", EXTRA_COLUMNS_CSV.encode())},
+        follow=True,
+    )
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Imported 1 outcomes." in page
+    assert "Ignored columns: Owner, step_descripton" in page
+
+
+def test_a_csv_import_with_only_known_columns_ignores_none(api_as, researcher, job):
+    body = "stage,step_title,code,statement\r\ndefine,Define,N1,Minimize the time it takes\r\n"
+    response = api_as(researcher).post(
+        f"/api/jobs/{job.pk}/import-csv/",
+        {"file": SimpleUploadedFile("c.csv", body.encode())},
+        format="multipart",
+    )
+    assert response.status_code == 201, response.content
+    assert response.json()["ignored_columns"] == []
+
+
 BAD_CSV = (
     "stage,step_title,code,statement,status\r\n"
     "dream,Dream,N1,Minimize the time it takes to plan,draft\r\n"

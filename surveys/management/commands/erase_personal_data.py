@@ -1,10 +1,10 @@
 """python manage.py erase_personal_data SURVEY (--respondent X | --all | --check X) --by USERNAME
 
 Erases one respondent's identifiers (an invitation e-mail address or external id, an invitation
-token or a respondent id) or every identifier of the survey, as the survey's invitations page
-and API do (surveys/erasure.py), and records the erasure under the given user. ``--check X``
-changes nothing: it says which of the survey's erasures removed X (the audit keeps only keyed
-hashes, so this is the way to answer "was X erased?").
+token or a respondent id) and typed answers, or those of everyone in the survey, as the survey's
+invitations page and API do (surveys/erasure.py), and records the erasure under the given user.
+``--check X`` changes nothing: it says which of the survey's erasures removed X (the audit keeps
+only keyed hashes, so this is the way to answer "was X erased?").
 """
 
 from __future__ import annotations
@@ -17,7 +17,10 @@ from surveys.models import ErasureRecord, ErasureScope, Survey
 
 
 class Command(BaseCommand):
-    help = "Erase personal data (invitation e-mails and ids, respondent ids) of a survey."
+    help = (
+        "Erase personal data (invitation e-mails and ids, respondent ids, typed answers) of a "
+        "survey."
+    )
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("survey", type=int, help="The survey's id.")
