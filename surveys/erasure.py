@@ -33,7 +33,7 @@ changes nothing.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -86,7 +86,7 @@ def is_erased(invitation: Invitation) -> bool:
 
 @transaction.atomic
 def erase_respondent(
-    *, survey: Survey, respondent: str, by: AbstractBaseUser | None
+    *, survey: Survey, respondent: str, by: AbstractBaseUser | AnonymousUser | None
 ) -> ErasureRecord:
     """Erase one person's identifiers from the survey; their answers stay, pseudonymous.
 
@@ -143,7 +143,9 @@ def erase_respondent(
 
 
 @transaction.atomic
-def erase_survey_personal_data(*, survey: Survey, by: AbstractBaseUser | None) -> ErasureRecord:
+def erase_survey_personal_data(
+    *, survey: Survey, by: AbstractBaseUser | AnonymousUser | None
+) -> ErasureRecord:
     """Erase every invitation e-mail address and external id and every respondent id of the
     survey; the answers stay, pseudonymous. Erasing an erased survey changes nothing."""
     survey = _lock(survey)
@@ -191,7 +193,9 @@ def _by_pk(rows: Iterable) -> dict:
     return {row.pk: row for row in rows}
 
 
-def _audit(survey: Survey, scope: ErasureScope, by: AbstractBaseUser | None) -> dict:
+def _audit(
+    survey: Survey, scope: ErasureScope, by: AbstractBaseUser | AnonymousUser | None
+) -> dict:
     return {
         "workspace_id": survey.workspace_id,
         "survey": survey,
@@ -285,7 +289,7 @@ def _rewrite_memberships(
     survey: Survey,
     new_ids: dict[int, str],
     *,
-    shown: set[str] = frozenset(),
+    shown: Collection[str] = frozenset(),
     everyone: bool = False,
 ) -> int:
     """Put the new respondent ids into the stored analyses; returns how many runs changed.

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http.response import HttpResponseBase
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiResponse,
@@ -148,7 +149,8 @@ def read_public_submission(data: object) -> tuple[dict, list[dict[str, str]]]:
 class PublicSubmissionDocSerializer(PublicSubmissionSerializer):
     """The same body, with the answers' shape spelled out for the schema."""
 
-    answers = SubmittedAnswersSerializer()
+    # The same JSON field, its shape spelled out: a different field type, for the schema only.
+    answers = SubmittedAnswersSerializer()  # type: ignore[assignment]
 
 
 class SubmittedSerializer(serializers.Serializer):
@@ -211,7 +213,7 @@ class PublicResponseView(APIView):
     def post(self, request: Request, public_token: str) -> HttpResponse:
         return self.submit(request.data, public_token)
 
-    def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+    def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponseBase:
         # Every respondent of an embedded survey comes through here. A JSON object asking for
         # JSON is answered without DRF's request and response machinery (negotiation, parsing,
         # rendering: about a tenth of a submission's CPU time); everything else, other methods,
@@ -274,6 +276,7 @@ class PublicResponseView(APIView):
             detail = "The survey changed while this response was stored. Send it again."
             return result, _json({"detail": detail}, status.HTTP_409_CONFLICT)
         response = result.response
+        assert response is not None  # no problem, conflict or closed survey: it was stored
         return result, _json(
             {"id": response.pk, "status": response.status, "respondent_id": response.respondent_id},
             status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,
@@ -300,7 +303,7 @@ def _plain_json_object(request: HttpRequest) -> dict | None:
     (`config.inputs.loads`); otherwise None."""
     if request.content_type != "application/json":
         return None
-    if request.content_params.get("charset", "utf-8").lower() not in ("utf-8", "utf8"):
+    if (request.content_params or {}).get("charset", "utf-8").lower() not in ("utf-8", "utf8"):
         return None
     # META, not request.headers or request.GET: those build a mapping of every header or
     # parameter first, on the busiest request there is.

@@ -179,7 +179,7 @@ def read_submission(published: versions.PublishedVersion, answers: object) -> _R
     answers to outcomes or questions the version does not have."""
     content = published.content
     rated = complete_ratings(answers, published.codes)
-    if rated is None:
+    if rated is None or not isinstance(answers, dict):  # (ratings are read only from a dict)
         data, problems = form_data(content, answers, published.codes)
         read = read_answers(content, data, published.pages)
     else:
