@@ -301,7 +301,7 @@ def respondent_data(run: AnalysisRun) -> SavData:
         )
         data.add(
             "current_solution_other",
-            [s if s and s not in code else "" for s in people.current_solution],
+            [s if s and s not in number else "" for s in people.current_solution],
             label=f"{SOMETHING_ELSE}: what they use today",
             measure="nominal",
         )
