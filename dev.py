@@ -31,6 +31,8 @@ CHROMIUM = Path("/usr/bin/chromium")
 POSTGRES_TEST_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgres://root@127.0.0.1:5432/opportunity_engine"
 )
+# What mypy checks (its config is [tool.mypy] in pyproject.toml; tests and migrations excluded).
+MYPY_PATHS = ("config", "workspaces", "jtbd", "surveys", "analysis", "dev.py", "manage.py")
 
 
 def say(message: str) -> None:
@@ -175,10 +177,12 @@ def test() -> None:
     say("ruff")
     run(PY, "-m", "ruff", "check", ".")
     run(PY, "-m", "ruff", "format", "--check", ".")
-    say("Django system checks and migrations are in step with the models")
     env = base_env(SECRET_KEY="test-only-secret-key", DEBUG="0", STATIC_MANIFEST="0")
     env.pop("DATABASE_URL", None)
     env.pop("REDIS_URL", None)
+    say("mypy")  # the Django plugin loads the settings, hence the same env as the checks
+    run(PY, "-m", "mypy", *MYPY_PATHS, env=env)
+    say("Django system checks and migrations are in step with the models")
     run(PY, "manage.py", "check", env=env)
     run(PY, "manage.py", "makemigrations", "--check", "--dry-run", env=env)
     pytest_args = sys.argv[2:]

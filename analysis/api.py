@@ -11,8 +11,10 @@ repeats exactly.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import F
+from django.db.models import F, OrderBy
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -235,7 +237,7 @@ class SurveyAnalysisViewSet(viewsets.GenericViewSet):
         survey = self.get_object()
         run = _latest_run(survey)
         params = request.query_params
-        errors: dict[str, str] = {}
+        errors: dict[str, Any] = {}  # messages, and a ValidationError's details
         sort = params.get("sort") or "opportunity"
         if sort not in SORTS:
             errors["sort"] = f"Unknown sort {sort!r:.40}; give one of {', '.join(SORTS)}."
@@ -247,6 +249,7 @@ class SurveyAnalysisViewSet(viewsets.GenericViewSet):
             try:
                 segment = _segment_of(run, params["segment"])
             except ValidationError as exc:
+                assert isinstance(exc.detail, dict)  # _segment_of names the "segment" field
                 errors.update(exc.detail)
         rows = OutcomeResult.objects.filter(run=run, segment=segment)
         step = params.get("step")
@@ -262,7 +265,7 @@ class SurveyAnalysisViewSet(viewsets.GenericViewSet):
             rows = rows.filter(band=band)
         if step is not None:
             rows = rows.filter(step=step)
-        ordering = ["rank", "position"]
+        ordering: list[str | OrderBy] = ["rank", "position"]
         if sort != "opportunity":
             ordering = [F(sort).desc(nulls_last=True), *ordering]
         outcomes = list(rows.order_by(*ordering))

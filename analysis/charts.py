@@ -155,7 +155,7 @@ def _axes(frame: Frame) -> list[str]:
     f = frame
     out = ['<g aria-hidden="true">']
     # Zones of the bands: polygons between the contours, above the diagonal.
-    zones = [
+    zones: list[tuple[str, list[tuple[float, float]]]] = [
         ("extreme", [(0, 7.5), (5, 10), (0, 10)]),
         ("high", [(0, 6), (8, 10), (5, 10), (0, 7.5)]),
         ("solid", [(0, 5), (10, 10), (8, 10), (0, 6)]),

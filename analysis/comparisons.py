@@ -136,6 +136,7 @@ def _group(
     """(label, row mask) of one group spec; a ComparisonError for `where` naming any problem."""
     n = rows.response_ids.size
     if REST in spec:
+        assert other is not None  # "rest" is only ever group b (the callers refuse it for a)
         return "Everyone else", ~other
     if "segment" in spec:
         try:
@@ -195,7 +196,7 @@ def compare_in_run(run: AnalysisRun, spec_a: dict, spec_b: dict) -> dict[str, An
             "read the p-values with care."
         )
     result = compare_groups(rows.importance, rows.satisfaction, a, b, seed=seed)
-    per_outcome = [
+    per_outcome: list[dict[str, Any]] = [
         {
             "code": code,
             "statement": statement,
@@ -264,7 +265,7 @@ def compare_waves(run: AnalysisRun, other_run: AnalysisRun) -> dict[str, Any]:
     imp_a, sat_a = _run_matrix(run, codes)
     imp_b, sat_b = _run_matrix(other_run, codes)
     result = compare(imp_a, sat_a, imp_b, sat_b, seed=run_seed(run))
-    rows = []
+    rows: list[dict[str, Any]] = []
     for j, code in enumerate(codes):
         a, b = mine[code], theirs[code]
         rows.append(

@@ -9,6 +9,7 @@ true to show from the first minute.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
@@ -80,7 +81,7 @@ def generate(codes: list[str], n: int = 320, seed: int = 2026) -> DemoRespondent
     importance[rng.random((n, k)) < 0.01] = 0
     satisfaction[rng.random((n, k)) < 0.01] = 0
 
-    def pick(options: list[str], weights_of_group: int) -> list[str]:
+    def pick(options: list[str], weights_of_group: Literal[2, 3]) -> list[str]:
         out = []
         for g in group:
             weights = np.array(GROUPS[names[g]][weights_of_group][: len(options)], dtype=float)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import timedelta
+from functools import partial
 
 from django.conf import settings
 from django.db import transaction
@@ -64,7 +65,7 @@ def request_export(*, run: AnalysisRun, fmt: str, segment: object = None, by=Non
         filename=export.filename(run, number),
         stage="Waiting for a worker",
     )
-    transaction.on_commit(lambda job_id=job.pk: enqueue(job_id))
+    transaction.on_commit(partial(enqueue, job.pk))
     return job
 
 

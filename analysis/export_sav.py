@@ -84,8 +84,9 @@ class SavData:
     """Columns of a .sav file with their SPSS metadata, in variable order."""
 
     columns: dict[str, list | np.ndarray] = field(default_factory=dict)
-    labels: dict[str, str] = field(default_factory=dict)
-    value_labels: dict[str, dict[int, str]] = field(default_factory=dict)
+    # Typed as pyreadstat.write_sav takes them (its dicts are invariant); no None is stored.
+    labels: dict[str, str | None] = field(default_factory=dict)
+    value_labels: dict[str, dict[int | float, str]] = field(default_factory=dict)
     measures: dict[str, str] = field(default_factory=dict)
     taken: set[str] = field(default_factory=set)
 
@@ -287,11 +288,11 @@ def respondent_data(run: AnalysisRun) -> SavData:
         for block in asked:
             options += [str(o) for o in block.get("options", []) if str(o) not in options]
         labels = {**dict(enumerate(options, start=1)), len(options) + 1: SOMETHING_ELSE}
-        code = {option: k for k, option in enumerate(options, start=1)}
+        number = {option: k for k, option in enumerate(options, start=1)}
         data.add(
             "current_solution",
             np.array(
-                [code.get(s, len(options) + 1) if s else np.nan for s in people.current_solution],
+                [number.get(s, len(options) + 1) if s else np.nan for s in people.current_solution],
                 dtype=np.float64,
             ),
             label=asked[0].get("text", "Current solution") if asked else "Current solution",
@@ -300,7 +301,7 @@ def respondent_data(run: AnalysisRun) -> SavData:
         )
         data.add(
             "current_solution_other",
-            [s if s and s not in code else "" for s in people.current_solution],
+            [s if s and s not in number else "" for s in people.current_solution],
             label=f"{SOMETHING_ELSE}: what they use today",
             measure="nominal",
         )

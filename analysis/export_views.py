@@ -63,6 +63,7 @@ def export_job_status(request: HttpRequest, pk: int, job_id: int) -> JsonRespons
 def export_job_download(request: HttpRequest, pk: int, job_id: int) -> HttpResponse:
     survey = survey_for(request, pk)
     job = get_object_or_404(ExportJob, pk=job_id, survey=survey, status=ExportStatus.SUCCEEDED)
+    assert job.content is not None  # a succeeded job holds its file
     response = HttpResponse(bytes(job.content), content_type=FORMATS[job.format].content_type)
     response["Content-Disposition"] = f'attachment; filename="{job.filename}"'
     return response

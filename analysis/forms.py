@@ -34,7 +34,8 @@ class StartAnalysisForm(forms.Form):
     )
 
     def clean(self) -> dict:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if data.get("segments") == "k" and not data.get("k"):
             self.add_error("k", "Give the number of segments.")
         return data

@@ -44,7 +44,7 @@ def clean_parameters(raw: Mapping[str, Any] | None = None) -> dict[str, Any]:
     if unknown:
         raise ValidationError({k: "Unknown analysis parameter." for k in unknown})
     params = {**DEFAULT_PARAMETERS, **raw}
-    errors: dict[str, str] = {}
+    errors: dict[str, str | list[str]] = {}
     try:
         params["segments"] = parse_segments(params["segments"])
     except ValidationError as exc:

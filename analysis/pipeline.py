@@ -76,7 +76,7 @@ class RunResults:
     labels: np.ndarray  # 0-based segment per respondent (all 0 when none found)
     segments: list[GroupScores] = field(default_factory=list)
     profiles: SegmentProfiles | None = None
-    loyalty_by_segment: list[dict[str, float | None]] = field(default_factory=list)
+    loyalty_by_segment: list[dict[str, Any]] = field(default_factory=list)  # as `loyalty`
     loyalty: dict[str, Any] = field(default_factory=dict)
     drivers: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)

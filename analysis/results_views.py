@@ -117,7 +117,7 @@ def sample_summary(survey: Survey) -> dict:
         for flags, include in completed.exclude(flags=[]).values_list("flags", "include_override"):
             if include is not True:
                 reasons.update(flags)
-    labels = {
+    labels: dict[str, str] = {
         Flag.SPEEDER: "speeders",
         Flag.STRAIGHT_LINER: "straight-liners",
         Flag.ATTENTION: "failed the attention check",
@@ -182,19 +182,20 @@ def results_page(request: HttpRequest, pk: int) -> HttpResponse:
     order = f"-{scoring.field}" if scoring.descending else scoring.field
     if request.GET.get("order") == "reverse":
         order = order[1:] if order.startswith("-") else f"-{order}"
-    rows = list(rows.order_by(order, "rank", "position"))
+    shown = list(rows.order_by(order, "rank", "position"))
     people = _plural(survey.job.executor)
-    for r in rows:
-        r.matters = _in_tens(r.importance)
-        r.satisfied = _in_tens(r.satisfaction)
-        r.score = getattr(r, scoring.field)
+    # Figures for the template, set on the rows (not model fields).
+    for r in shown:
+        r.matters = _in_tens(r.importance)  # type: ignore[attr-defined]
+        r.satisfied = _in_tens(r.satisfaction)  # type: ignore[attr-defined]
+        r.score = getattr(r, scoring.field)  # type: ignore[attr-defined]
     context.update(
         {
             "segments": segments,
             "segment": segment,
             "scoring": scoring,
             "scorings": SCORINGS.values(),
-            "rows": rows,
+            "rows": shown,
             "steps": steps,
             "bands": BANDS,
             "step": step if step in steps else "",
@@ -253,13 +254,14 @@ def segments_page(request: HttpRequest, pk: int) -> HttpResponse:
             "code", "statement", "opportunity"
         )
     }
-    for segment in segments:
+    for segment in segments:  # what the template shows of each, set on it (not model fields)
         own = OutcomeResult.objects.filter(run=run, segment=segment)
-        segment.top = list(own.order_by("rank")[:5])
-        for r in segment.top:
-            r.whole = whole.get(r.code)
-        segment.apart = [d for d in segment.distinct_outcomes][:5]
-        segment.answers = [
+        top = list(own.order_by("rank")[:5])
+        for r in top:
+            r.whole = whole.get(r.code)  # type: ignore[attr-defined]
+        segment.top = top  # type: ignore[attr-defined]
+        segment.apart = [d for d in segment.distinct_outcomes][:5]  # type: ignore[attr-defined]
+        segment.answers = [  # type: ignore[attr-defined]
             {**q, "answers": sorted(q["answers"], key=lambda a: a["share_rest"] - a["share"])[:2]}
             for q in sorted(segment.profile_differences, key=lambda q: -(q.get("cramers_v") or 0))[
                 :3

@@ -78,6 +78,7 @@ import traceback
 import uuid
 from collections.abc import Mapping
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -119,7 +120,7 @@ def request_analysis(
                 run = AnalysisRun.objects.create(survey=survey, parameters=params, requested_by=by)
         except IntegrityError:
             continue  # another request queued one between our check and insert: join it
-        transaction.on_commit(lambda run_id=run.pk: enqueue(run_id))
+        transaction.on_commit(partial(enqueue, run.pk))
         return run
     raise RuntimeError(f"could not queue an analysis of survey {survey.pk}")  # pragma: no cover
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -47,7 +48,9 @@ def segmentation_summary(run: AnalysisRun) -> dict[str, Any] | None:
 
 
 class RunSerializer(serializers.ModelSerializer):
-    requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    requested_by: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
     segmentation = serializers.SerializerMethodField()
     joined_existing = serializers.SerializerMethodField(
         help_text="Only in answers to POST /api/runs/ (null elsewhere): true when a run of the "
@@ -279,7 +282,8 @@ class CompareRequestSerializer(serializers.Serializer):
 
 
 class CompareGroupSummarySerializer(serializers.Serializer):
-    label = serializers.CharField()
+    # A declared field (DRF's metaclass takes it off the class), not Field.label.
+    label = serializers.CharField()  # type: ignore[assignment]
     n = serializers.IntegerField(help_text="Respondents in the group.")
     small_group = serializers.BooleanField()
 

@@ -230,6 +230,7 @@ def store_results(run_id: int, token: str, results: RunResults, timer: StageTime
             labels = [int(s) for s in np.unique(seg.labels)]
             segments = []
             for group in results.segments:
+                assert group.segment is not None  # a segment's scores carry its label
                 p = profiles.get(group.segment)
                 if p is None:  # an empty segment: nothing to show
                     continue
@@ -274,6 +275,7 @@ def store_results(run_id: int, token: str, results: RunResults, timer: StageTime
                 )
             created = {s.number: s for s in SegmentResult.objects.bulk_create(segments)}
             for group in results.segments:
+                assert group.segment is not None
                 segment = created.get(group.segment + 1)
                 if segment is not None:
                     rows += _outcome_rows(run_id, group, outcomes, segment, profiles[group.segment])

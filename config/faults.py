@@ -100,7 +100,7 @@ def unavailable(request: HttpRequest) -> HttpResponse:
         respondent = request.path.startswith(RESPONDENT_PREFIXES)
         template = "surveys/respond/503.html" if respondent else "503.html"
         try:
-            body = render_to_string(template, {"retry_url": request.path})
+            body: str = render_to_string(template, {"retry_url": request.path})
         except Exception:  # e.g. a static manifest that is missing: still answer cleanly
             log.exception("Rendering %s failed", template)
             body = MESSAGE
@@ -148,7 +148,8 @@ class AtomicWritesMiddleware:
                     xid = _transaction_id()
         except (OperationalError, InterfaceError) as exc:
             # Raised by COMMIT or just before it: everything inside answered already.
-            if xid is not _NOT_ASKED and (xid is None or _committed(xid, request)):
+            # xid: None (nothing written), the transaction's id, or _NOT_ASKED (cannot ask).
+            if xid is None or (isinstance(xid, str) and _committed(xid, request)):
                 return response  # nothing to store, or stored: the answer is true
             log.warning(
                 "Database unavailable while committing %s %s: %s", request.method, request.path, exc

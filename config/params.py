@@ -7,8 +7,12 @@ bigint or a NUL character never turns into a server error.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any, TypeVar
 
 from django.db.models import QuerySet
+
+# The queryset's own class is kept (a custom QuerySet's methods stay available).
+_QS = TypeVar("_QS", bound=QuerySet[Any])
 
 MAX_ID_DIGITS = 18  # below 2**63, the largest bigint
 
@@ -19,7 +23,7 @@ def valid_id(value: str | None) -> int | None:
     return int(value)
 
 
-def filter_by_id(qs: QuerySet, params, name: str, field: str | None = None) -> QuerySet:
+def filter_by_id(qs: _QS, params, name: str, field: str | None = None) -> _QS:
     raw = params.get(name)
     if raw is None:
         return qs
@@ -27,7 +31,7 @@ def filter_by_id(qs: QuerySet, params, name: str, field: str | None = None) -> Q
     return qs.none() if value is None else qs.filter(**{field or f"{name}_id": value})
 
 
-def filter_by_choice(qs: QuerySet, params, name: str, choices: Iterable[str]) -> QuerySet:
+def filter_by_choice(qs: _QS, params, name: str, choices: Iterable[str]) -> _QS:
     raw = params.get(name)
     if not raw:
         return qs

@@ -24,7 +24,7 @@ from django import template
 from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
-from django.core.cache.backends.redis import RedisCache
+from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from django.utils.html import conditional_escape
@@ -41,7 +41,7 @@ _STYLE_TAG = re.compile(r"<style(?=[\s>])")
 
 
 @register.simple_tag(takes_context=True)
-def nonce_styles(context: template.Context, markup: Any) -> str:
+def nonce_styles(context: template.Context, markup: Any) -> SafeData:
     """Trusted markup (already marked safe) with the request's CSP nonce on its <style> elements.
 
     django-csp makes the nonce when this first reads it, and only then names it in the header's
@@ -69,6 +69,10 @@ class FailOpenRedisCache(RedisCache):
     retry_after_failure = 5.0
     # Per server, shared by the threads of a process (each has its own cache object).
     _down_until: ClassVar[dict[tuple[str, ...], float]] = {}
+    # Set by RedisCache (its server list, and its client as a cached property); django-stubs
+    # does not declare these internals.
+    _servers: list[str]
+    _cache: RedisCacheClient
 
     def _guard(self, call: Callable[[], Any], default: Any) -> Any:
         from redis.exceptions import RedisError

@@ -99,7 +99,7 @@ TEMPLATES = [
 ]
 
 
-def _database_from_env() -> dict:
+def _database_from_env() -> dj_database_url.DBConfig:
     url = env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
     try:
         config = dj_database_url.parse(

@@ -21,6 +21,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
+from rest_framework.serializers import BaseSerializer
 from rest_framework.views import APIView
 
 from config.api import ERROR_BODY, Conflict, as_drf_error
@@ -72,7 +73,7 @@ class JobViewSet(viewsets.ModelViewSet):
         )
         return filter_by_id(qs, self.request.query_params, "workspace")
 
-    def perform_create(self, serializer: JobSerializer) -> None:
+    def perform_create(self, serializer: BaseSerializer[Job]) -> None:
         data = serializer.validated_data
         require_write(self.request, data["workspace"])
         try:
@@ -86,8 +87,9 @@ class JobViewSet(viewsets.ModelViewSet):
         except DjangoValidationError as exc:
             raise Conflict(" ".join(exc.messages)) from None
 
-    def perform_update(self, serializer: JobSerializer) -> None:
+    def perform_update(self, serializer: BaseSerializer[Job]) -> None:
         job = serializer.instance
+        assert job is not None  # an update's serializer holds the object it changes
         for name, value in serializer.validated_data.items():
             setattr(job, name, value)
         try:
@@ -222,7 +224,7 @@ class JobStepViewSet(viewsets.ModelViewSet):
         qs = filter_by_id(qs, self.request.query_params, "job")
         return qs.order_by("job_id", "order", "id")
 
-    def perform_create(self, serializer: JobStepSerializer) -> None:
+    def perform_create(self, serializer: BaseSerializer[JobStep]) -> None:
         data = serializer.validated_data
         require_write(self.request, data["job"].workspace)
         try:
@@ -235,8 +237,9 @@ class JobStepViewSet(viewsets.ModelViewSet):
         except DjangoValidationError as exc:
             raise as_drf_error(exc) from None
 
-    def perform_update(self, serializer: JobStepSerializer) -> None:
+    def perform_update(self, serializer: BaseSerializer[JobStep]) -> None:
         step = serializer.instance
+        assert step is not None  # an update's serializer holds the object it changes
         fields = [f for f in serializer.validated_data if f != "job"]
         for name in fields:
             setattr(step, name, serializer.validated_data[name])
@@ -292,7 +295,7 @@ class DesiredOutcomeViewSet(viewsets.ModelViewSet):
             context["siblings"] = siblings
         return context
 
-    def perform_create(self, serializer: DesiredOutcomeSerializer) -> None:
+    def perform_create(self, serializer: BaseSerializer[DesiredOutcome]) -> None:
         data = serializer.validated_data
         require_write(self.request, data["step"].job.workspace)
         try:
@@ -305,12 +308,14 @@ class DesiredOutcomeViewSet(viewsets.ModelViewSet):
         except DjangoValidationError as exc:
             raise as_drf_error(exc) from None
 
-    def perform_update(self, serializer: DesiredOutcomeSerializer) -> None:
+    def perform_update(self, serializer: BaseSerializer[DesiredOutcome]) -> None:
         data = serializer.validated_data
         code = data.get("code")
+        outcome = serializer.instance
+        assert outcome is not None  # an update's serializer holds the object it changes
         try:
             serializer.instance = services.update_outcome(
-                outcome=serializer.instance,
+                outcome=outcome,
                 statement=data.get("statement"),
                 code=code if code else None,
                 step=data.get("step"),

@@ -84,7 +84,7 @@ def export_json(job: Job) -> dict:
             "statement": job.statement,
             "executor": job.executor,
             "kind": job.kind,
-            "parent": job.parent.statement if job.parent_id else None,
+            "parent": job.parent.statement if job.parent_id and job.parent else None,
             "notes": job.notes,
         },
         "steps": [

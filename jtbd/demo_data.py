@@ -7,9 +7,19 @@ of each other; tests/jtbd/test_statements.py holds the data to that.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict
 
-DEMO_JOB: dict[str, str] = {
+
+class DemoJob(TypedDict):
+    """The demo job's fields, as `jtbd.services.create_job` takes them."""
+
+    statement: str
+    executor: str
+    kind: str
+    notes: str
+
+
+DEMO_JOB: DemoJob = {
     "statement": "Get a newly purchased software tool adopted across my team",
     "executor": "Team lead",
     "kind": "core_functional",

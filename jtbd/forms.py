@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import cast
+
 from django import forms
 
 from jtbd.models import Job, JobKind, JobStep, OutcomeStatus, Stage, validate_outcome_code
@@ -22,7 +24,7 @@ class JobForm(forms.Form):
         parents = Job.objects.in_workspace(workspace)
         if exclude_pk:
             parents = parents.exclude(pk=exclude_pk)
-        self.fields["parent"].queryset = parents
+        cast(forms.ModelChoiceField, self.fields["parent"]).queryset = parents
 
 
 class StepForm(forms.Form):
@@ -49,7 +51,7 @@ class OutcomeForm(forms.Form):
 
     def __init__(self, *args, job: Job, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["step"].queryset = job.steps.all()
+        cast(forms.ModelChoiceField, self.fields["step"]).queryset = job.steps.all()
 
 
 class ImportJsonForm(forms.Form):

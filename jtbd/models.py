@@ -101,10 +101,11 @@ class Job(models.Model):
         return reverse("jtbd:job-detail", args=[self.pk])
 
     def clean(self) -> None:
-        if self.parent_id:
+        if self.parent_id and self.parent is not None:  # (a set parent_id loads its job)
             if self.parent.workspace_id != self.workspace_id:
                 raise ValidationError({"parent": "The parent job must be in the same workspace."})
-            ancestor, seen = self.parent, set()
+            ancestor: Job | None = self.parent
+            seen = set()
             while ancestor is not None and ancestor.pk not in seen:
                 if self.pk and ancestor.pk == self.pk:
                     raise ValidationError({"parent": "A job cannot be its own ancestor."})

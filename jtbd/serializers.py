@@ -25,7 +25,8 @@ class ScopedPrimaryKeyField(serializers.PrimaryKeyRelatedField):
 
 class JobSerializer(serializers.ModelSerializer):
     workspace = ScopedPrimaryKeyField(lambda user: Workspace.objects.for_user(user))
-    parent = ScopedPrimaryKeyField(
+    # A declared field (DRF's metaclass takes it off the class), not Field.parent.
+    parent = ScopedPrimaryKeyField(  # type: ignore[assignment]
         lambda user: Job.objects.for_user(user), allow_null=True, required=False
     )
     step_count = serializers.SerializerMethodField()
@@ -62,7 +63,8 @@ class JobSerializer(serializers.ModelSerializer):
                 {"workspace": "A job cannot move to another workspace."}
             )
         parent = attrs.get("parent")
-        if parent is not None and parent.workspace_id != workspace.id:
+        # workspace is required on create, and an updated job has one.
+        if parent is not None and workspace is not None and parent.workspace_id != workspace.id:
             raise serializers.ValidationError(
                 {"parent": "The parent job must be in the same workspace."}
             )

@@ -94,7 +94,7 @@ def update_outcome(
         outcome.set_statement(statement)
         fields += ["statement", "direction", "metric", "object_of_control", "clarifier"]
     renamed = code is not None and code != outcome.code
-    if renamed:
+    if code is not None and renamed:
         if outcome.job.outcomes.exclude(pk=outcome.pk).filter(code=code).exists():
             raise ValidationError({"code": f"Code {code} is already used in this job."})
         published = outcome.job.published_codes()

@@ -162,14 +162,14 @@ def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
         flagged += bool(o.findings)
         by_step[o.step_id].append(o)
     for step in steps:
-        step.outcome_list = by_step[step.pk]
+        step.outcome_list = by_step[step.pk]  # type: ignore[attr-defined]  # for the template
     context = {
         "job": job,
         "steps": steps,
         "outcome_total": len(outcomes),
         "approved_total": sum(o.status == OutcomeStatus.APPROVED for o in outcomes),
         "flagged_total": flagged,
-        "empty_steps": sum(not s.outcome_list for s in steps),
+        "empty_steps": sum(not by_step[s.pk] for s in steps),
         "can_write": job.workspace.can_write(request.user),
         "step_form": StepForm(),
     }

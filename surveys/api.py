@@ -20,6 +20,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
+from rest_framework.serializers import BaseSerializer
 
 from config.api import Conflict, as_drf_error
 from config.params import filter_by_choice, filter_by_id
@@ -95,7 +96,7 @@ class SurveyViewSet(RespondentActions, viewsets.ModelViewSet):
         qs = filter_by_choice(qs, self.request.query_params, "status", SurveyStatus.values)
         return qs
 
-    def perform_create(self, serializer: SurveySerializer) -> None:
+    def perform_create(self, serializer: BaseSerializer[Survey]) -> None:
         data = dict(serializer.validated_data)
         job = data.pop("job")
         require_write(self.request, job.workspace)
@@ -117,8 +118,9 @@ class SurveyViewSet(RespondentActions, viewsets.ModelViewSet):
             raise as_drf_error(exc) from None
         serializer.instance = survey
 
-    def perform_update(self, serializer: SurveySerializer) -> None:
+    def perform_update(self, serializer: BaseSerializer[Survey]) -> None:
         survey = serializer.instance
+        assert survey is not None  # an update's serializer holds the object it changes
         data = dict(serializer.validated_data)
         data.pop("job", None)
         codes = data.pop("outcomes", None)
@@ -222,16 +224,16 @@ class QuestionViewSet(viewsets.ModelViewSet):
             "survey_id", "order", "id"
         )
 
-    def perform_create(self, serializer: QuestionSerializer) -> None:
+    def perform_create(self, serializer: BaseSerializer[Question]) -> None:
         survey = serializer.validated_data["survey"]
         require_write(self.request, survey.workspace)
         last = survey.questions.order_by("-order").values_list("order", flat=True).first()
         self._save(serializer, order=(last or 0) + 1)
 
-    def perform_update(self, serializer: QuestionSerializer) -> None:
+    def perform_update(self, serializer: BaseSerializer[Question]) -> None:
         self._save(serializer)
 
-    def _save(self, serializer: QuestionSerializer, **extra) -> None:
+    def _save(self, serializer: BaseSerializer[Question], **extra) -> None:
         question = serializer.instance or Question()
         data = {**serializer.validated_data, **extra}
         for name, value in data.items():

@@ -40,7 +40,7 @@ changes nothing.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -94,7 +94,7 @@ def is_erased(invitation: Invitation) -> bool:
 
 @transaction.atomic
 def erase_respondent(
-    *, survey: Survey, respondent: str, by: AbstractBaseUser | None
+    *, survey: Survey, respondent: str, by: AbstractBaseUser | AnonymousUser | None
 ) -> ErasureRecord:
     """Erase one person's identifiers and free-text answers from the survey; their other
     answers stay, pseudonymous.
@@ -156,7 +156,9 @@ def erase_respondent(
 
 
 @transaction.atomic
-def erase_survey_personal_data(*, survey: Survey, by: AbstractBaseUser | None) -> ErasureRecord:
+def erase_survey_personal_data(
+    *, survey: Survey, by: AbstractBaseUser | AnonymousUser | None
+) -> ErasureRecord:
     """Erase every invitation e-mail address and external id, every respondent id and every
     free-text answer of the survey; the other answers stay, pseudonymous. Erasing an erased
     survey changes nothing."""
@@ -207,7 +209,9 @@ def _by_pk(rows: Iterable) -> dict:
     return {row.pk: row for row in rows}
 
 
-def _audit(survey: Survey, scope: ErasureScope, by: AbstractBaseUser | None) -> dict:
+def _audit(
+    survey: Survey, scope: ErasureScope, by: AbstractBaseUser | AnonymousUser | None
+) -> dict:
     return {
         "workspace_id": survey.workspace_id,
         "survey": survey,
@@ -369,7 +373,7 @@ def _rewrite_memberships(
     survey: Survey,
     new_ids: dict[int, str],
     *,
-    shown: set[str] = frozenset(),
+    shown: Collection[str] = frozenset(),
     everyone: bool = False,
 ) -> set[int]:
     """Put the new respondent ids into the stored analyses; returns the runs changed.

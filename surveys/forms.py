@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import cast
+
 from django import forms
 
 from jtbd.models import Job
@@ -23,7 +25,9 @@ class SurveyCreateForm(forms.Form):
 
     def __init__(self, *args, workspace, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["job"].queryset = Job.objects.in_workspace(workspace)
+        cast(forms.ModelChoiceField, self.fields["job"]).queryset = Job.objects.in_workspace(
+            workspace
+        )
 
 
 class SurveySettingsForm(forms.ModelForm):
@@ -147,7 +151,8 @@ class QuestionForm(forms.ModelForm):
         self.fields["disqualifying_text"].initial = "\n".join(self.instance.disqualifying or [])
 
     def clean(self) -> dict:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         kind = data.get("kind")
         options = _lines(data.get("options_text", ""))
         disqualifying = _lines(data.get("disqualifying_text", ""))

@@ -88,7 +88,9 @@ def assemble(
     """Build the matrix from per-version groups of (version codes, response ids, respondent ids,
     packed blobs). Columns follow `codes`; a version's codes missing from `codes` are dropped."""
     index = {code: j for j, code in enumerate(codes)}
-    imp_parts, sat_parts, ids, rids = [], [], [], []
+    imp_parts, sat_parts = [], []
+    ids: list[int] = []
+    rids: list[str] = []
     for version_codes, response_ids, respondent_ids, blobs in groups:
         if not blobs:
             continue

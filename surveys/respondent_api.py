@@ -9,6 +9,8 @@ read, and writes need an owner or researcher (403 otherwise).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.db import IntegrityError
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
@@ -126,6 +128,10 @@ class ResponseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
 # The survey viewset's actions about respondents: inviting, importing, erasing. (A comment, not a
 # docstring: the schema would take a docstring as every survey operation's description.)
 class RespondentActions:
+    if TYPE_CHECKING:  # given by the viewset this is mixed into (surveys.api.SurveyViewSet)
+
+        def get_object(self) -> Survey: ...
+
     @extend_schema(
         request={"multipart/form-data": ImportOptionsSerializer},
         responses=IMPORT_RESPONSES,

@@ -66,6 +66,7 @@ def _answer(request: HttpRequest, survey: Survey, response: Response | None, sta
         return _status_page(request, "closed", 410, survey)
 
     version = response.version if response else survey.current_version
+    assert version is not None  # a survey that accepts responses is published
     content = version.content
     pages = flow.build_pages(content, response.shown_order if response else None)
     page_index = response.page if response else 0

@@ -84,6 +84,7 @@ def publish_survey(*, survey: Survey, by=None) -> SurveyVersion:
 
 def _new_response(survey: Survey, **identity) -> Response:
     version = survey.current_version
+    assert version is not None  # only a published survey takes responses
     pages = flow.build_pages(version.content)
     rng = random.Random(secrets.randbits(64))
     codes = version.outcome_codes

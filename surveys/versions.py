@@ -102,6 +102,7 @@ def current(survey: Survey) -> PublishedVersion:
     hash from `survey.current_version`: select `current_version__content_hash` with the survey
     and no further query is needed once the version is cached."""
     version = survey.current_version
+    assert version is not None, f"survey {survey.pk} has no published version"
     return _load(version.pk, version.content_hash)
 
 

@@ -290,7 +290,7 @@ def responses(request: HttpRequest, pk: int) -> HttpResponse:
             Response, pk=valid_id(request.POST.get("response")) or 0, survey=survey
         )
         decision = {"include": True, "exclude": False, "auto": None}.get(
-            request.POST.get("decision")
+            request.POST.get("decision", "")
         )
         services.set_inclusion(response=response, include=decision)
         messages.success(request, f"Response {response.respondent_id} updated.")

@@ -251,13 +251,13 @@ def parse_wide_csv(
     bad_rows, bad_cols = np.nonzero(flat == _BAD)
     rating_names = [header[i] for i in rating_index]
     for r, c in zip(bad_rows.tolist(), bad_cols.tolist(), strict=True):
-        value = _lenient_rating(cells[r][c])
-        if value is None:
+        rating = _lenient_rating(cells[r][c])
+        if rating is None:
             problems.append(
                 CellProblem(row_numbers[r], rating_names[c], cells[r][c], "must be 1–5 or blank")
             )
         else:
-            flat[r, c] = value
+            flat[r, c] = rating
     if n == 0:
         problems.append(CellProblem(0, "", "", "the file has no respondent rows"))
     if problems:

@@ -26,5 +26,6 @@ def current_membership(request: HttpRequest) -> Membership | None:
     membership = (memberships.filter(workspace_id=chosen).first() if chosen else None) or (
         memberships.order_by("workspace__name").first()
     )
-    request._membership_cache = membership
+    # A per-request cache of our own, which HttpRequest does not declare.
+    request._membership_cache = membership  # type: ignore[attr-defined]
     return membership

@@ -68,7 +68,12 @@ def locks(request: HttpRequest, username: str | None) -> list[Lock]:
     recent = AccessAttempt.objects.filter(attempt_time__gte=get_cool_off_threshold(request))
     scopes = (
         (USER, "username", username, settings.LOGIN_LOCKOUT_FAILURES),
-        (ADDRESS, "ip_address", request.axes_ip_address, settings.LOGIN_LOCKOUT_ADDRESS_FAILURES),
+        (
+            ADDRESS,
+            "ip_address",
+            request.axes_ip_address,  # type: ignore[attr-defined]  # set by axes, undeclared
+            settings.LOGIN_LOCKOUT_ADDRESS_FAILURES,
+        ),
     )
     found = []
     for scope, field, value, allowed in scopes:

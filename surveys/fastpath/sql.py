@@ -87,7 +87,10 @@ def _placeholder(field: models.Field, connection: BaseDatabaseWrapper) -> str:
     change the value in the cast and are not supported; none of these models has one."""
     if connection.vendor != "postgresql":
         return "%s"
-    db_type = re.sub(r"^varchar\(\d+\)$", "varchar", field.db_type(connection))
+    db_type = field.db_type(connection)
+    if db_type is None:  # a field with no column of its own (none of these models has one)
+        raise TypeError(f"{field}: has no column type")
+    db_type = re.sub(r"^varchar\(\d+\)$", "varchar", db_type)
     if "(" in db_type:
         raise TypeError(f"{field}: a column of type {db_type} is not supported")
     return f"%s::{db_type}"
@@ -110,13 +113,18 @@ def prepared_cursor(connection: BaseDatabaseWrapper) -> Any:
     connection.close_if_health_check_failed()
     connection.ensure_connection()
     with connection.wrap_database_errors:
-        return connection._prepare_cursor(_text_parameters_cursor()(connection.connection))
+        # Django's internals, not in django-stubs (the same call BaseDatabaseWrapper._cursor makes).
+        return connection._prepare_cursor(  # type: ignore[attr-defined]
+            _text_parameters_cursor()(connection.connection)
+        )
 
 
 @cache
 def _text_parameters_cursor() -> type:
-    from django.db.backends.postgresql.base import ServerBindingCursor
+    # ServerBindingCursor is defined only where psycopg 3 is installed: django-stubs omits it.
+    from django.db.backends.postgresql.base import ServerBindingCursor  # type: ignore[attr-defined]
     from psycopg import Binary
+    from psycopg.abc import Transformer as TransformerType  # the protocol both kinds implement
     from psycopg.adapt import PyFormat, Transformer
 
     class TextParametersCursor(ServerBindingCursor):
@@ -134,16 +142,18 @@ def _text_parameters_cursor() -> type:
                 params = [_as_text(v, tx) for v in params]
             return super().execute(query, params, **kwargs)
 
-    def _as_text(value: Any, tx: Transformer) -> str | None:
+    def _as_text(value: Any, tx: TransformerType) -> str | None:
         if value is None or type(value) is str:
             return value
         if isinstance(value, Binary | bytes | bytearray | memoryview):
             # bytea's hex input, written here: psycopg's text form of bytes is escaped for a
             # quoted literal, which doubles the backslash when standard_conforming_strings
             # is off, and would then be stored as the characters themselves.
-            raw = value.obj if isinstance(value, Binary) else value
+            raw: Any = value.obj if isinstance(value, Binary) else value  # Binary holds any buffer
             return "\\x" + bytes(raw).hex()
-        return bytes(tx.get_dumper(value, PyFormat.TEXT).dump(value)).decode()
+        text = tx.get_dumper(value, PyFormat.TEXT).dump(value)
+        assert text is not None  # a dumper gives None only for None, answered above
+        return bytes(text).decode()
 
     return TextParametersCursor
 

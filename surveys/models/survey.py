@@ -119,7 +119,7 @@ class Survey(models.Model):
         max_length=12, choices=SurveyStatus.choices, default=SurveyStatus.DRAFT
     )
     public_token = models.CharField(max_length=64, unique=True, default=new_token, editable=False)
-    outcomes = models.ManyToManyField(
+    outcomes: models.ManyToManyField[DesiredOutcome, SurveyOutcome] = models.ManyToManyField(
         DesiredOutcome, through="SurveyOutcome", related_name="surveys"
     )
     welcome_text = models.TextField(

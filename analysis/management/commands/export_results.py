@@ -58,6 +58,7 @@ class Command(BaseCommand):
                 self._write_csv(run, segment, output)
                 return
             data = export.build(run, segment)
+            assert isinstance(data, bytes)  # csv, the one text format, was written above
         except (exports.ExportError, SegmentNotFound) as exc:
             raise CommandError(str(exc)) from None
         if binary_stdout is not None:

@@ -90,7 +90,9 @@ class Command(BaseCommand):
         )
 
     def _seed_job(self, workspace: Workspace) -> Job:
-        job = Job.objects.filter(workspace=workspace, statement=DEMO_JOB["statement"]).first()
+        job: Job | None = Job.objects.filter(
+            workspace=workspace, statement=DEMO_JOB["statement"]
+        ).first()
         if job is None:
             job = services.create_job(workspace=workspace, universal_steps=False, **DEMO_JOB)
         code_number = 0
@@ -181,6 +183,7 @@ def seed_survey(workspace: Workspace, job: Job) -> Survey:
 
 def _seed_responses(survey: Survey) -> None:
     version = survey.current_version
+    assert version is not None  # called on the published demo survey
     codes = version.outcome_codes
     pages = flow.build_pages(version.content)
     people = demo.generate(codes, n=N_COMPLETED, seed=2026)
