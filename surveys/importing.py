@@ -99,7 +99,9 @@ def import_study(
         survey = _create_study(workspace, name, parsed, options)
     except ValidationError as exc:
         raise ResponseImportError(_study_problems(exc)) from None
-    created = _store(survey, survey.current_version, parsed, options)
+    version = survey.current_version
+    assert version is not None  # _create_study publishes the survey
+    created = _store(survey, version, parsed, options)
     return ImportResult(survey, created, parsed.codes, parsed.ignored_columns)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiResponse,
@@ -84,7 +85,7 @@ class PublicSubmissionSerializer(serializers.Serializer):
 class PublicSubmissionDocSerializer(PublicSubmissionSerializer):
     """The same body, with the answers' shape spelled out for the schema."""
 
-    answers = SubmittedAnswersSerializer()
+    answers = SubmittedAnswersSerializer()  # type: ignore[assignment]  # same JSON, spelled out
 
 
 class SubmittedSerializer(serializers.Serializer):
@@ -145,7 +146,7 @@ class PublicResponseView(APIView):
             return reference.submit(request, public_token)
         return quick.submit(request.data, public_token)  # a body DRF had to parse
 
-    def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+    def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponseBase:
         # The fast path answers a plain JSON object asking for JSON without DRF's machinery;
         # everything else, other methods, other bodies or Accept headers, goes through DRF.
         if (

@@ -308,5 +308,6 @@ def answer(
             {"detail": "The survey changed while this response was stored. Send it again."},
         )
     response = result.response
+    assert response is not None  # no problem, conflict or closed survey: it was stored
     body = {"id": response.pk, "status": response.status, "respondent_id": response.respondent_id}
     return result, 201 if result.created else 200, body

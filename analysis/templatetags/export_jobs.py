@@ -2,12 +2,13 @@ from django import template
 
 from analysis.export_formats import FORMATS, ExportFormat
 from analysis.export_jobs import runs_in_background
+from analysis.models import AnalysisRun
 
 register = template.Library()
 
 
 @register.filter
-def exports_in_background(run: object) -> bool:
+def exports_in_background(run: AnalysisRun | None) -> bool:
     """Whether the results page offers this run's exports as background jobs."""
     return run is not None and runs_in_background(run)
 

@@ -37,7 +37,7 @@ def read_submission(published: versions.PublishedVersion, answers: object) -> Re
     answers to outcomes or questions the version does not have."""
     content = published.content
     rated = complete_ratings(answers, published.codes)
-    if rated is None:
+    if rated is None or not isinstance(answers, dict):  # (ratings are read only from a dict)
         data, problems = submission.form_data(content, answers, published.codes)
         read = submission.read_answers(content, data, published.pages)
     else:

@@ -117,7 +117,7 @@ def _plain_json_object(request: HttpRequest) -> dict | None:
     (`config.inputs.loads`); otherwise None."""
     if request.content_type != "application/json":
         return None
-    if request.content_params.get("charset", "utf-8").lower() not in ("utf-8", "utf8"):
+    if (request.content_params or {}).get("charset", "utf-8").lower() not in ("utf-8", "utf8"):
         return None
     # META, not request.headers or request.GET: those build a mapping of every header or
     # parameter first, on the busiest request there is.

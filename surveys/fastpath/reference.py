@@ -19,6 +19,7 @@ from surveys.submission import ReadAnswers
 class _ReferencePath:
     def published(self, survey: Survey) -> versions.PublishedVersion:
         version = survey.current_version
+        assert version is not None  # the caller answers 404 for a survey never published
         return versions.PublishedVersion(
             version=version,
             codes=frozenset(version.content["outcome_codes"]),
