@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
@@ -20,8 +21,7 @@ from jtbd.forms import (
     StepForm,
 )
 from jtbd.models import DesiredOutcome, Job, JobStep, OutcomeStatus
-from jtbd.similarity import near_duplicates
-from jtbd.statements import check_statement, near_duplicate_finding
+from jtbd.statements import check_statement
 from workspaces.access import current_membership
 
 
@@ -149,17 +149,10 @@ def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
     job = _job_for(request, pk)
     steps = list(job.steps.order_by("order", "id"))
     outcomes = list(job.outcomes.order_by("order", "id"))
-    duplicates = near_duplicates((o.code, o.statement) for o in outcomes)
-    solution_words = job.workspace.solution_word_list()
+    findings = job.findings_by_code(outcomes)
     by_step: dict[int, list] = {s.pk: [] for s in steps}
-    flagged = 0
     for o in outcomes:
-        result = check_statement(o.statement, solution_words=solution_words)
-        o.findings = [
-            *result.findings,
-            *(near_duplicate_finding(code, score) for code, score in duplicates[o.code]),
-        ]
-        flagged += bool(o.findings)
+        o.findings = findings[o.code]
         by_step[o.step_id].append(o)
     for step in steps:
         step.outcome_list = by_step[step.pk]
@@ -168,7 +161,12 @@ def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "steps": steps,
         "outcome_total": len(outcomes),
         "approved_total": sum(o.status == OutcomeStatus.APPROVED for o in outcomes),
-        "flagged_total": flagged,
+        "flagged_total": sum(bool(o.findings) for o in outcomes),
+        # Drafts in job-map order: what "Approve flagged drafts" lists for a deliberate choice.
+        "flagged_drafts": [
+            o for s in steps for o in s.outcome_list if o.findings and o.status == "draft"
+        ],
+        "clean_drafts": sum(not o.findings and o.status == "draft" for o in outcomes),
         "empty_steps": sum(not s.outcome_list for s in steps),
         "can_write": job.workspace.can_write(request.user),
         "step_form": StepForm(),
@@ -328,17 +326,53 @@ def outcome_move(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def outcome_approve(request: HttpRequest, pk: int) -> HttpResponse:
     outcome = _outcome_for(request, pk)
-    outcome.approve()
-    messages.success(request, f"Outcome {outcome.code} approved.")
+    try:
+        services.approve_outcome(
+            outcome=outcome, confirm_flagged=request.POST.get("confirm_flagged") == "1"
+        )
+    except services.FlaggedOutcome as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Outcome {outcome.code} approved.")
     return redirect(f"{outcome.job.get_absolute_url()}#outcome-{outcome.pk}")
 
 
 @login_required
 @require_POST
 def job_approve_all(request: HttpRequest, pk: int) -> HttpResponse:
+    """Approve the drafts without findings; say which flagged ones were left, and why."""
     job = _job_for(request, pk, write=True)
-    count = services.approve_outcomes(job=job)
-    messages.success(request, f"{count} draft outcome(s) approved.")
+    result = services.approve_drafts(job=job)
+    n = len(result.approved)
+    messages.success(request, f"{n} draft outcome{pluralize(n)} approved.")
+    if result.flagged:
+        left = len(result.flagged)
+        messages.warning(
+            request,
+            f"{left} flagged draft{pluralize(left)} left as draft{pluralize(left)} "
+            f"({', '.join(result.flagged)}): the statement check found problems in "
+            f"{pluralize(left, 'it,them')}. Read why under each, then fix or approve "
+            "deliberately with “Approve flagged drafts”.",
+        )
+    return redirect(job)
+
+
+@login_required
+@require_POST
+def job_approve_flagged(request: HttpRequest, pk: int) -> HttpResponse:
+    """The deliberate step: approve the flagged drafts the researcher ticked, one by one."""
+    job = _job_for(request, pk, write=True)
+    codes = request.POST.getlist("confirm_flagged")
+    if not codes:
+        messages.error(request, "Tick each flagged draft you mean to approve despite its findings.")
+        return redirect(f"{job.get_absolute_url()}#approve-flagged")
+    result = services.approve_drafts(job=job, codes=codes, confirm_flagged=True)
+    n = len(result.approved)
+    messages.success(
+        request,
+        f"{n} flagged draft{pluralize(n)} approved despite findings"
+        + (f": {', '.join(result.approved)}." if n else "."),
+    )
     return redirect(job)
 
 

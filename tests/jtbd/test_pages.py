@@ -297,7 +297,7 @@ def test_moving_approving_and_deleting_outcomes_on_the_pages(web, job):
         "approved",
     ]
     response = web.post(f"/jobs/{job.pk}/approve-all/")
-    assert messages_of(response)[-1] == "2 draft outcome(s) approved."
+    assert messages_of(response)[-1] == "2 draft outcomes approved."
     assert set(job.outcomes.values_list("status", flat=True)) == {"approved"}
 
     response = web.post(f"/outcomes/{o3.pk}/delete/")
