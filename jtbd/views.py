@@ -18,6 +18,7 @@ from jtbd.forms import (
     ImportJsonForm,
     JobForm,
     OutcomeForm,
+    StatementCheckForm,
     StepForm,
 )
 from jtbd.models import DesiredOutcome, Job, JobStep, OutcomeStatus
@@ -343,16 +344,14 @@ def job_approve_all(request: HttpRequest, pk: int) -> HttpResponse:
     """Approve the drafts without findings; say which flagged ones were left, and why."""
     job = _job_for(request, pk, write=True)
     result = services.approve_drafts(job=job)
-    n = len(result.approved)
+    n, left = len(result.approved), len(result.flagged)
     messages.success(request, f"{n} draft outcome{pluralize(n)} approved.")
-    if result.flagged:
-        left = len(result.flagged)
+    if left:
         messages.warning(
             request,
             f"{left} flagged draft{pluralize(left)} left as draft{pluralize(left)} "
-            f"({', '.join(result.flagged)}): the statement check found problems in "
-            f"{pluralize(left, 'it,them')}. Read why under each, then fix or approve "
-            "deliberately with “Approve flagged drafts”.",
+            f"({', '.join(result.flagged)}): the statement check found problems. Read why under "
+            "each, then fix or approve deliberately with “Approve flagged drafts”.",
         )
     return redirect(job)
 
@@ -362,29 +361,26 @@ def job_approve_all(request: HttpRequest, pk: int) -> HttpResponse:
 def job_approve_flagged(request: HttpRequest, pk: int) -> HttpResponse:
     """The deliberate step: approve the flagged drafts the researcher ticked, one by one."""
     job = _job_for(request, pk, write=True)
-    codes = request.POST.getlist("confirm_flagged")
-    if not codes:
-        messages.error(request, "Tick each flagged draft you mean to approve despite its findings.")
-        return redirect(f"{job.get_absolute_url()}#approve-flagged")
-    result = services.approve_drafts(job=job, codes=codes, confirm_flagged=True)
-    n = len(result.approved)
-    messages.success(
-        request,
-        f"{n} flagged draft{pluralize(n)} approved despite findings"
-        + (f": {', '.join(result.approved)}." if n else "."),
-    )
-    return redirect(job)
+    if codes := request.POST.getlist("confirm_flagged"):
+        done = services.approve_drafts(job=job, codes=codes, confirm_flagged=True).approved
+        approved = f"{len(done)} flagged draft{pluralize(len(done))} approved despite findings"
+        messages.success(request, f"{approved}: {', '.join(done)}." if done else f"{approved}.")
+        return redirect(job)
+    messages.error(request, "Tick each flagged draft you mean to approve despite its findings.")
+    return redirect(f"{job.get_absolute_url()}#approve-flagged")
 
 
 @login_required
 def statement_check(request: HttpRequest, pk: int) -> HttpResponse:
-    """A scratch page: paste a statement, see its parts and findings against this job."""
+    """A scratch page: paste a statement, see its parts and findings against this job. POST, so
+    the statement stays out of URLs (history, logs); nothing is stored."""
     job = _job_for(request, pk)
-    statement = request.GET.get("statement", "")
-    result = _check_for_job(job, statement) if "statement" in request.GET else None
-    return render(
-        request, "jtbd/statement_check.html", {"job": job, "statement": statement, "check": result}
-    )
+    statement = request.POST.get("statement", "") if request.method == "POST" else ""
+    result = _check_for_job(job, statement) if request.method == "POST" else None
+    # Unbound: the findings (far_too_long included) say what is wrong; the text stays as typed.
+    form = StatementCheckForm(initial={"statement": statement})
+    context = {"job": job, "form": form, "check": result}
+    return render(request, "jtbd/statement_check.html", context)
 
 
 @login_required

@@ -325,12 +325,12 @@ def test_the_job_page_shows_steps_outcomes_and_totals(web, job):
 
 
 def test_the_statement_check_page_shows_findings(web, job):
-    response = web.get(f"/jobs/{job.pk}/check/", {"statement": "Make the dashboard easy and fast"})
+    response = web.post(f"/jobs/{job.pk}/check/", {"statement": "Make the dashboard easy and fast"})
     assert response.status_code == 200
     codes = {f.code for f in response.context["check"].findings}
     assert {"unknown_direction", "missing_metric", "solution_word", "vague_word"} <= codes
     assert "Solution word &quot;dashboard&quot;" in response.content.decode()
-    empty = web.get(f"/jobs/{job.pk}/check/", {"statement": ""})
+    empty = web.post(f"/jobs/{job.pk}/check/", {"statement": ""})
     assert empty.context["check"].blocking
     assert web.get(f"/jobs/{job.pk}/check/").context["check"] is None
 
@@ -340,7 +340,7 @@ def test_workspace_solution_words_are_saved_and_used_by_the_check(web, workspace
     assert response.url == "/workspace/"
     workspace.refresh_from_db()
     assert workspace.solution_word_list() == ["Acme Hub", "Acme Academy"]
-    response = web.get(
+    response = web.post(
         f"/jobs/{job.pk}/check/",
         {"statement": "Minimize the time it takes to find a course in Acme Academy"},
     )
