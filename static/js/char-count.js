@@ -8,6 +8,10 @@
     return Array.from(value.trim().replace(/\r?\n/g, "\r\n")).length;
   }
 
+  function chars(n) {
+    return n === 1 ? "1 character" : `${n} characters`;
+  }
+
   function describe(count, limit) {
     if (count > limit) {
       const over = count - limit;
@@ -19,8 +23,8 @@
   // What a screen reader hears: only a change of state (near the limit, over it, back under),
   // not every keystroke.
   function announcement(count, limit) {
-    if (count > limit) return `${count - limit} characters over the limit of ${limit}.`;
-    if (count > limit * 0.9) return `${limit - count} characters left.`;
+    if (count > limit) return `${chars(count - limit)} over the limit of ${limit}.`;
+    if (count > limit * 0.9) return `${chars(limit - count)} left.`;
     return "";
   }
 

@@ -33,7 +33,7 @@ def test_a_pasted_over_long_statement_is_kept_counted_and_refused(
     assert counter.inner_text().startswith("301 / 300 characters: 1 over the limit")
     assert "over" in counter.get_attribute("class")
     live = page.locator("#id_statement-count + [aria-live=polite]")
-    assert live.inner_text() == "1 characters over the limit of 300."
+    assert live.inner_text() == "1 character over the limit of 300."
     assert "id_statement-count" in page.get_attribute("#id_statement", "aria-describedby")
     assert page.get_attribute("#id_statement", "aria-invalid") == "true"
     screenshot(page, f"outcome-over-limit-{name}")
