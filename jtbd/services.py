@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.template.defaultfilters import pluralize
 
 from jtbd.models import (
     UNIVERSAL_JOB_MAP,
@@ -211,7 +212,8 @@ def delete_step(*, step: JobStep) -> None:
     count = step.outcomes.count()
     if count:
         raise ValidationError(
-            f"Step “{step.title}” still has {count} outcome(s): move or delete them first."
+            f"Step “{step.title}” still has {count} outcome{pluralize(count)}: move or delete "
+            f"{pluralize(count, 'it,them')} first."
         )
     job_id = step.job_id
     step.delete()

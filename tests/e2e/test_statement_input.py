@@ -86,3 +86,36 @@ def test_approving_a_flagged_draft_takes_a_tick(
     page.wait_for_load_state("load")
     statuses = dict(job.outcomes.values_list("code", "status"))
     assert (statuses["O004"], statuses["O005"]) == ("approved", "approved")
+
+
+# Draws "0" and "O" large in the code's own font and looks at the middle of each glyph: a zero
+# with a slash or a dot has ink there, the letter O has none.
+CENTRE_INK = """(el, glyph) => {
+    const style = getComputedStyle(el);
+    const canvas = document.createElement("canvas");
+    canvas.width = canvas.height = 240;
+    const ctx = canvas.getContext("2d");
+    ctx.font = `${style.fontWeight} 160px ${style.fontFamily}`;
+    const box = ctx.measureText(glyph);
+    const x = 120 - (box.actualBoundingBoxRight - box.actualBoundingBoxLeft) / 2
+        + box.actualBoundingBoxLeft;
+    ctx.fillText(glyph, x, 200);
+    const middle = 200 - (box.actualBoundingBoxAscent - box.actualBoundingBoxDescent) / 2;
+    const pixels = ctx.getImageData(114, middle - 6, 12, 12).data;
+    let ink = 0;
+    for (let i = 3; i < pixels.length; i += 4) if (pixels[i] > 128) ink += 1;
+    return ink;
+}"""
+
+
+def test_outcome_codes_draw_a_zero_that_differs_from_the_letter_o(
+    live_server, page_at, researcher, job
+):
+    page = page_at(DESKTOP)
+    sign_in(page, live_server.url, "researcher")
+    page.goto(f"{live_server.url}/jobs/{job.pk}/")
+    code = page.locator(".outcome .code").first
+    assert code.inner_text() == "O001"
+    assert code.evaluate("el => getComputedStyle(el).fontVariantNumeric") == "slashed-zero"
+    assert code.evaluate(CENTRE_INK, "O") == 0
+    assert code.evaluate(CENTRE_INK, "0") > 0

@@ -170,7 +170,7 @@ def test_deleting_a_step_with_outcomes_is_refused_with_a_message(web, job):
     step = job.steps.get(stage="define")
     response = web.post(f"/steps/{step.pk}/delete/", follow=True)
     assert response.status_code == 200
-    assert "still has 3 outcome(s): move or delete them first" in response.content.decode()
+    assert "still has 3 outcomes: move or delete them first" in response.content.decode()
     assert counts() == (1, 8, 3)
 
 
