@@ -410,7 +410,9 @@ def job_import(request: HttpRequest) -> HttpResponse:
             problems = exc.problems
         else:
             messages.success(
-                request, f"Imported {result.outcomes} outcomes in {result.steps} steps."
+                request,
+                f"Imported {result.outcomes} outcome{pluralize(result.outcomes)} in "
+                f"{result.steps} step{pluralize(result.steps)}.",
             )
             for note in result.notes:
                 messages.warning(request, note)
@@ -435,7 +437,8 @@ def job_import_csv(request: HttpRequest, pk: int) -> HttpResponse:
         except catalogue.CatalogueImportError as exc:
             problems = exc.problems
         else:
-            messages.success(request, f"Imported {result.outcomes} outcomes.")
+            n = result.outcomes
+            messages.success(request, f"Imported {n} outcome{pluralize(n)}.")
             return redirect(job)
     status = 400 if problems else 200
     return render(
