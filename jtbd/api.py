@@ -30,7 +30,10 @@ from config.parsers import SafeJSONParser
 from jtbd import catalogue, services
 from jtbd.models import DesiredOutcome, Job, JobStep, OutcomeStatus
 from jtbd.serializers import (
+    ApprovalSerializer,
+    ApproveSerializer,
     DesiredOutcomeSerializer,
+    FlaggedErrorSerializer,
     ImportErrorSerializer,
     ImportResultSerializer,
     JobSerializer,
@@ -39,6 +42,7 @@ from jtbd.serializers import (
     ReorderSerializer,
     StatementCheckInputSerializer,
     StatementCheckSerializer,
+    flagged_list,
 )
 from jtbd.statements import check_statement
 from workspaces.models import Workspace
@@ -197,6 +201,22 @@ class JobViewSet(viewsets.ModelViewSet):
             status=status.HTTP_201_CREATED,
         )
 
+    @extend_schema(
+        request=ApproveSerializer,
+        responses=ApprovalSerializer,
+        description="Approve the job's drafts that the statement check does not flag; flagged "
+        "drafts stay drafts and are listed with their findings, unless confirm_flagged is true.",
+    )
+    @action(detail=True, methods=["post"], url_path="approve-drafts")
+    def approve_drafts(self, request, pk=None, format=None) -> Response:
+        job = self.get_object()
+        data = ApproveSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        result = services.approve_drafts(
+            job=job, confirm_flagged=data.validated_data["confirm_flagged"]
+        )
+        return Response({"approved": result.approved, "flagged": flagged_list(result.flagged)})
+
     @extend_schema(request=ReorderSerializer, responses={204: None})
     @action(detail=True, methods=["post"], url_path="reorder-steps")
     def reorder_steps(self, request, pk=None, format=None) -> Response:
@@ -339,11 +359,26 @@ class DesiredOutcomeViewSet(viewsets.ModelViewSet):
         services.move_outcome(outcome=outcome, offset=data.validated_data["offset"])
         return Response(status=status.HTTP_204_NO_CONTENT)
 
-    @extend_schema(request=None, responses=DesiredOutcomeSerializer)
+    @extend_schema(
+        request=ApproveSerializer,
+        responses={200: DesiredOutcomeSerializer, 400: FlaggedErrorSerializer},
+        description="Approve the outcome. One the statement check flags needs "
+        "confirm_flagged: true, else 400 naming it and its findings, and nothing changes.",
+    )
     @action(detail=True, methods=["post"])
     def approve(self, request, pk=None, format=None) -> Response:
         outcome = self.get_object()
-        outcome.approve()
+        data = ApproveSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            services.approve_outcome(
+                outcome=outcome, confirm_flagged=data.validated_data["confirm_flagged"]
+            )
+        except services.FlaggedOutcome as exc:
+            return Response(
+                {"detail": exc.message, "flagged": flagged_list(exc.flagged)},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
         return Response(self.get_serializer(outcome).data)
 
 

@@ -8,8 +8,26 @@ from jtbd.models import Job, JobKind, JobStep, OutcomeStatus, Stage, validate_ou
 from jtbd.statements import HARD_MAX_LENGTH
 
 
+class CountedCharField(forms.CharField):
+    """A text field whose limit the page shows as a live character counter
+    (static/js/char-count.js) instead of the browser's `maxlength`, which silently cuts pasted
+    text. The server refuses an over-long value, naming both lengths, and the field keeps it."""
+
+    default_error_messages = {
+        "max_length": "This is %(show_value)d characters long; the limit is %(limit_value)d. "
+        "Shorten it; nothing was cut.",
+    }
+
+    def widget_attrs(self, widget: forms.Widget) -> dict:
+        attrs = super().widget_attrs(widget)
+        attrs.pop("maxlength", None)
+        if self.max_length is not None:
+            attrs["data-max-chars"] = str(self.max_length)
+        return attrs
+
+
 class JobForm(forms.Form):
-    statement = forms.CharField(
+    statement = CountedCharField(
         max_length=300,
         help_text="Verb + object + optional clarifier, free of any solution, e.g. “Get a newly "
         "purchased software tool adopted across my team”.",
@@ -35,7 +53,7 @@ class StepForm(forms.Form):
 
 class OutcomeForm(forms.Form):
     step = forms.ModelChoiceField(queryset=JobStep.objects.none())
-    statement = forms.CharField(
+    statement = CountedCharField(
         max_length=HARD_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 3, "data-statement-input": ""}),
         help_text="Direction + metric + object of control + clarifier, e.g. “Minimize the time it "
@@ -52,6 +70,14 @@ class OutcomeForm(forms.Form):
     def __init__(self, *args, job: Job, **kwargs):
         super().__init__(*args, **kwargs)
         cast(forms.ModelChoiceField, self.fields["step"]).queryset = job.steps.all()
+
+
+class StatementCheckForm(forms.Form):
+    statement = CountedCharField(
+        max_length=HARD_MAX_LENGTH,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "data-statement-input": ""}),
+    )
 
 
 class ImportJsonForm(forms.Form):

@@ -10,7 +10,14 @@ from django.db import models
 from django.db.models import Max
 from django.urls import reverse
 
-from jtbd.statements import HARD_MAX_LENGTH, check_statement, parse_statement
+from jtbd.similarity import near_duplicates
+from jtbd.statements import (
+    HARD_MAX_LENGTH,
+    Finding,
+    check_statement,
+    near_duplicate_finding,
+    parse_statement,
+)
 from workspaces.models import Workspace
 
 OUTCOME_CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$")
@@ -140,6 +147,20 @@ class Job(models.Model):
 
     def next_step_order(self) -> int:
         return (self.steps.aggregate(m=Max("order"))["m"] or 0) + 1
+
+    def findings_by_code(self, outcomes: list[DesiredOutcome]) -> dict[str, list[Finding]]:
+        """The statement check's findings for each of the job's `outcomes` (all of them, so
+        near-duplicates are found among the whole job): what the job page shows as "Why
+        flagged" and what approving a draft asks to be confirmed."""
+        duplicates = near_duplicates((o.code, o.statement) for o in outcomes)
+        solution_words = self.workspace.solution_word_list()
+        return {
+            o.code: [
+                *check_statement(o.statement, solution_words=solution_words).findings,
+                *(near_duplicate_finding(code, score) for code, score in duplicates[o.code]),
+            ]
+            for o in outcomes
+        }
 
 
 class JobStep(models.Model):

@@ -179,6 +179,36 @@ class ReorderSerializer(serializers.Serializer):
     step_ids = serializers.ListField(child=serializers.IntegerField(), allow_empty=False)
 
 
+class ApproveSerializer(serializers.Serializer):
+    confirm_flagged = serializers.BooleanField(
+        default=False,
+        help_text="Approve even what the statement check flags. Without it, a flagged "
+        "outcome is not approved (400 naming it and its findings for one outcome; left as a "
+        "draft and listed under `flagged` when approving a job's drafts).",
+    )
+
+
+class FlaggedOutcomeSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    findings = FindingSerializer(many=True)
+
+
+class ApprovalSerializer(serializers.Serializer):
+    approved = serializers.ListField(child=serializers.CharField(), help_text="Codes approved.")
+    flagged = FlaggedOutcomeSerializer(
+        many=True, help_text="Drafts left as drafts because the statement check flagged them."
+    )
+
+
+class FlaggedErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    flagged = FlaggedOutcomeSerializer(many=True)
+
+
+def flagged_list(flagged: dict) -> list[dict]:
+    return [{"code": c, "findings": [f.to_dict() for f in fs]} for c, fs in flagged.items()]
+
+
 class MoveSerializer(serializers.Serializer):
     offset = serializers.IntegerField(min_value=-1000, max_value=1000)
 

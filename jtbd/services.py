@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.template.defaultfilters import pluralize
 
 from jtbd.models import (
     UNIVERSAL_JOB_MAP,
@@ -12,7 +16,7 @@ from jtbd.models import (
     JobStep,
     OutcomeStatus,
 )
-from jtbd.statements import check_statement
+from jtbd.statements import Finding, check_statement
 from workspaces.models import Workspace
 
 
@@ -208,16 +212,58 @@ def delete_step(*, step: JobStep) -> None:
     count = step.outcomes.count()
     if count:
         raise ValidationError(
-            f"Step “{step.title}” still has {count} outcome(s): move or delete them first."
+            f"Step “{step.title}” still has {count} outcome{pluralize(count)}: move or delete "
+            f"{pluralize(count, 'it,them')} first."
         )
     job_id = step.job_id
     step.delete()
     _renumber(list(JobStep.objects.filter(job_id=job_id).order_by("order", "id")))
 
 
+class FlaggedOutcome(ValidationError):
+    """Approving an outcome the statement check flagged was not confirmed; nothing changed."""
+
+    def __init__(self, flagged: dict[str, list[Finding]]) -> None:
+        self.flagged = flagged
+        codes = ", ".join(flagged)
+        super().__init__(
+            f"The statement check flagged {codes}: read the findings and confirm to approve anyway."
+        )
+
+
+@dataclass(frozen=True)
+class Approval:
+    approved: list[str]  # codes approved now
+    flagged: dict[str, list[Finding]]  # drafts left as drafts because the check flagged them
+
+
 @transaction.atomic
-def approve_outcomes(*, job: Job, codes: list[str] | None = None) -> int:
-    qs = job.outcomes.filter(status=OutcomeStatus.DRAFT)
-    if codes is not None:
-        qs = qs.filter(code__in=codes)
-    return qs.update(status=OutcomeStatus.APPROVED)
+def approve_drafts(
+    *, job: Job, codes: Iterable[str] | None = None, confirm_flagged: bool = False
+) -> Approval:
+    """Approve the job's drafts (those in `codes`, if given) that the statement check does not
+    flag; flagged ones only with `confirm_flagged`, so approving one is always deliberate."""
+    outcomes = list(job.outcomes.select_for_update().order_by("step__order", "order", "id"))
+    findings = job.findings_by_code(outcomes)
+    wanted = None if codes is None else set(codes)
+    drafts = [
+        o.code
+        for o in outcomes
+        if o.status == OutcomeStatus.DRAFT and (wanted is None or o.code in wanted)
+    ]
+    approved = [c for c in drafts if confirm_flagged or not findings[c]]
+    job.outcomes.filter(code__in=approved).update(status=OutcomeStatus.APPROVED)
+    return Approval(
+        approved=approved,
+        flagged={c: findings[c] for c in drafts if c not in approved},
+    )
+
+
+@transaction.atomic
+def approve_outcome(*, outcome: DesiredOutcome, confirm_flagged: bool = False) -> None:
+    """Approve one outcome; if the statement check flags it, only with `confirm_flagged`."""
+    job = outcome.job
+    findings = job.findings_by_code(list(job.outcomes.select_for_update()))[outcome.code]
+    if findings and not confirm_flagged:
+        raise FlaggedOutcome({outcome.code: findings})
+    outcome.approve()

@@ -13,6 +13,7 @@ urlpatterns = [
     path("jobs/<int:pk>/edit/", views.job_edit, name="job-edit"),
     path("jobs/<int:pk>/delete/", views.job_delete, name="job-delete"),
     path("jobs/<int:pk>/approve-all/", views.job_approve_all, name="job-approve-all"),
+    path("jobs/<int:pk>/approve-flagged/", views.job_approve_flagged, name="job-approve-flagged"),
     path("jobs/<int:pk>/check/", views.statement_check, name="statement-check"),
     path("jobs/<int:pk>/export.json", views.job_export, {"fmt": "json"}, name="job-export-json"),
     path("jobs/<int:pk>/export.csv", views.job_export, {"fmt": "csv"}, name="job-export-csv"),

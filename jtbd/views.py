@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
@@ -17,11 +18,11 @@ from jtbd.forms import (
     ImportJsonForm,
     JobForm,
     OutcomeForm,
+    StatementCheckForm,
     StepForm,
 )
 from jtbd.models import DesiredOutcome, Job, JobStep, OutcomeStatus
-from jtbd.similarity import near_duplicates
-from jtbd.statements import check_statement, near_duplicate_finding
+from jtbd.statements import check_statement
 from workspaces.access import current_membership
 
 
@@ -149,17 +150,10 @@ def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
     job = _job_for(request, pk)
     steps = list(job.steps.order_by("order", "id"))
     outcomes = list(job.outcomes.order_by("order", "id"))
-    duplicates = near_duplicates((o.code, o.statement) for o in outcomes)
-    solution_words = job.workspace.solution_word_list()
+    findings = job.findings_by_code(outcomes)
     by_step: dict[int, list] = {s.pk: [] for s in steps}
-    flagged = 0
     for o in outcomes:
-        result = check_statement(o.statement, solution_words=solution_words)
-        o.findings = [
-            *result.findings,
-            *(near_duplicate_finding(code, score) for code, score in duplicates[o.code]),
-        ]
-        flagged += bool(o.findings)
+        o.findings = findings[o.code]
         by_step[o.step_id].append(o)
     for step in steps:
         step.outcome_list = by_step[step.pk]  # type: ignore[attr-defined]  # for the template
@@ -168,7 +162,12 @@ def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "steps": steps,
         "outcome_total": len(outcomes),
         "approved_total": sum(o.status == OutcomeStatus.APPROVED for o in outcomes),
-        "flagged_total": flagged,
+        "flagged_total": sum(bool(o.findings) for o in outcomes),
+        # Drafts in job-map order: what "Approve flagged drafts" lists for a deliberate choice.
+        "flagged_drafts": [
+            o for s in steps for o in by_step[s.pk] if o.findings and o.status == "draft"
+        ],
+        "clean_drafts": sum(not o.findings and o.status == "draft" for o in outcomes),
         "empty_steps": sum(not by_step[s.pk] for s in steps),
         "can_write": job.workspace.can_write(request.user),
         "step_form": StepForm(),
@@ -328,29 +327,60 @@ def outcome_move(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def outcome_approve(request: HttpRequest, pk: int) -> HttpResponse:
     outcome = _outcome_for(request, pk)
-    outcome.approve()
-    messages.success(request, f"Outcome {outcome.code} approved.")
+    try:
+        services.approve_outcome(
+            outcome=outcome, confirm_flagged=request.POST.get("confirm_flagged") == "1"
+        )
+    except services.FlaggedOutcome as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Outcome {outcome.code} approved.")
     return redirect(f"{outcome.job.get_absolute_url()}#outcome-{outcome.pk}")
 
 
 @login_required
 @require_POST
 def job_approve_all(request: HttpRequest, pk: int) -> HttpResponse:
+    """Approve the drafts without findings; say which flagged ones were left, and why."""
     job = _job_for(request, pk, write=True)
-    count = services.approve_outcomes(job=job)
-    messages.success(request, f"{count} draft outcome(s) approved.")
+    result = services.approve_drafts(job=job)
+    n, left = len(result.approved), len(result.flagged)
+    messages.success(request, f"{n} draft outcome{pluralize(n)} approved.")
+    if left:
+        messages.warning(
+            request,
+            f"{left} flagged draft{pluralize(left)} left as draft{pluralize(left)} "
+            f"({', '.join(result.flagged)}): the statement check found problems. Read why under "
+            "each, then fix or approve deliberately with “Approve flagged drafts”.",
+        )
     return redirect(job)
 
 
 @login_required
+@require_POST
+def job_approve_flagged(request: HttpRequest, pk: int) -> HttpResponse:
+    """The deliberate step: approve the flagged drafts the researcher ticked, one by one."""
+    job = _job_for(request, pk, write=True)
+    if codes := request.POST.getlist("confirm_flagged"):
+        done = services.approve_drafts(job=job, codes=codes, confirm_flagged=True).approved
+        approved = f"{len(done)} flagged draft{pluralize(len(done))} approved despite findings"
+        messages.success(request, f"{approved}: {', '.join(done)}." if done else f"{approved}.")
+        return redirect(job)
+    messages.error(request, "Tick each flagged draft you mean to approve despite its findings.")
+    return redirect(f"{job.get_absolute_url()}#approve-flagged")
+
+
+@login_required
 def statement_check(request: HttpRequest, pk: int) -> HttpResponse:
-    """A scratch page: paste a statement, see its parts and findings against this job."""
+    """A scratch page: paste a statement, see its parts and findings against this job. POST, so
+    the statement stays out of URLs (history, logs); nothing is stored."""
     job = _job_for(request, pk)
-    statement = request.GET.get("statement", "")
-    result = _check_for_job(job, statement) if "statement" in request.GET else None
-    return render(
-        request, "jtbd/statement_check.html", {"job": job, "statement": statement, "check": result}
-    )
+    statement = request.POST.get("statement", "") if request.method == "POST" else ""
+    result = _check_for_job(job, statement) if request.method == "POST" else None
+    # Unbound: the findings (far_too_long included) say what is wrong; the text stays as typed.
+    form = StatementCheckForm(initial={"statement": statement})
+    context = {"job": job, "form": form, "check": result}
+    return render(request, "jtbd/statement_check.html", context)
 
 
 @login_required
@@ -380,7 +410,9 @@ def job_import(request: HttpRequest) -> HttpResponse:
             problems = exc.problems
         else:
             messages.success(
-                request, f"Imported {result.outcomes} outcomes in {result.steps} steps."
+                request,
+                f"Imported {result.outcomes} outcome{pluralize(result.outcomes)} in "
+                f"{result.steps} step{pluralize(result.steps)}.",
             )
             for note in result.notes:
                 messages.warning(request, note)
@@ -405,7 +437,8 @@ def job_import_csv(request: HttpRequest, pk: int) -> HttpResponse:
         except catalogue.CatalogueImportError as exc:
             problems = exc.problems
         else:
-            messages.success(request, f"Imported {result.outcomes} outcomes.")
+            n = result.outcomes
+            messages.success(request, f"Imported {n} outcome{pluralize(n)}.")
             if result.ignored_columns:
                 messages.info(request, f"Ignored columns: {', '.join(result.ignored_columns)}")
             return redirect(job)

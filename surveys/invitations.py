@@ -16,8 +16,17 @@ from surveys.models import Invitation, Survey
 from surveys.models.respondents import GENERATED_ID_PREFIXES
 
 MAX_PER_REQUEST = 100_000
+# With a personal link anyone can answer as the invitee, so only those who run the fieldwork
+# see them: viewers (read-only strategists) get a 403 on every page and API route that does.
+LINKS_DENIED = (
+    "Personal links are for owners and researchers: with one, anyone can answer as the invitee."
+)
 # A first line that is one of these is a column header, not a person.
 HEADER_WORDS = {"email", "e-mail", "external_id", "id", "respondent_id"}
+
+
+def may_see_links(*, survey: Survey, user: object) -> bool:
+    return survey.workspace.can_write(user)
 
 
 def parse_people(text: str) -> tuple[list[tuple[str, str]], list[str]]:

@@ -19,13 +19,19 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.parsers import FormParser, MultiPartParser
-from rest_framework.permissions import IsAuthenticated
+from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 
 from config.api import Conflict
-from config.params import filter_by_choice, filter_by_id
+from config.params import filter_by_choice, filter_by_id, valid_id
 from surveys import erasure, importing, services, wide_csv
-from surveys.invitations import add_invitations, links_csv, parse_people
+from surveys.invitations import (
+    LINKS_DENIED,
+    add_invitations,
+    links_csv,
+    may_see_links,
+    parse_people,
+)
 from surveys.models import Invitation, ResponseStatus, Survey
 from surveys.models import Response as SurveyResponse
 from surveys.respondent_serializers import (
@@ -42,6 +48,7 @@ from surveys.respondent_serializers import (
     ResponseImportResultSerializer,
     ResponseSerializer,
 )
+from workspaces.models import WRITE_ROLES, Membership
 from workspaces.permissions import CanWriteWorkspace, require_write
 
 REPORT_LIMIT = 50
@@ -84,15 +91,54 @@ def _options(data: ImportOptionsSerializer) -> wide_csv.ImportOptions:
     )
 
 
-@extend_schema(parameters=[SURVEY_FILTER])
+class CanSeePersonalLinks(BasePermission):
+    """Invitations carry personal links: owners and researchers only (viewers get 403)."""
+
+    message = LINKS_DENIED
+
+    def has_object_permission(self, request, view, obj) -> bool:
+        return may_see_links(survey=obj.survey, user=request.user)
+
+
+def require_links(request, survey: Survey) -> None:
+    if not may_see_links(survey=survey, user=request.user):
+        raise PermissionDenied(LINKS_DENIED)
+
+
+@extend_schema(
+    parameters=[SURVEY_FILTER],
+    responses={200: InvitationSerializer, 403: OpenApiResponse(description=LINKS_DENIED)},
+)
 class InvitationViewSet(viewsets.ReadOnlyModelViewSet):
+    """Invitations with their personal links, in the workspaces where you are an owner or a
+    researcher. A viewer asking for one (or for a survey's list) gets 403."""
+
     serializer_class = InvitationSerializer
+    permission_classes = [IsAuthenticated, CanSeePersonalLinks]
 
     def get_queryset(self):
-        qs = Invitation.objects.filter(
-            survey__in=Survey.objects.for_user(self.request.user)
-        ).with_status()
-        return filter_by_id(qs, self.request.query_params, "survey").order_by("survey_id", "id")
+        surveys = Survey.objects.for_user(self.request.user)
+        if self.action == "list" and self.request.user.is_authenticated:
+            # Only the workspaces where the caller may see links (see list() for the rest).
+            surveys = surveys.filter(
+                workspace__memberships__user=self.request.user,
+                workspace__memberships__role__in=WRITE_ROLES,
+            )
+        qs = Invitation.objects.filter(survey__in=surveys).select_related("survey__workspace")
+        return filter_by_id(qs.with_status(), self.request.query_params, "survey").order_by(
+            "survey_id", "id"
+        )
+
+    def list(self, request, *args, **kwargs) -> Response:
+        # A viewer asking for a survey's links, or a user who is a viewer everywhere, is refused
+        # rather than answered with an empty list that would read as "nobody was invited".
+        survey_id = valid_id(request.query_params.get("survey"))
+        survey = Survey.objects.for_user(request.user).filter(pk=survey_id).first()
+        if survey is not None:
+            require_links(request, survey)
+        if not Membership.objects.filter(user=request.user, role__in=WRITE_ROLES).exists():
+            raise PermissionDenied(LINKS_DENIED)
+        return super().list(request, *args, **kwargs)
 
 
 @extend_schema(
@@ -213,12 +259,17 @@ class RespondentActions:
         return Response({"created": created, "skipped": skipped}, status=status.HTTP_201_CREATED)
 
     @extend_schema(
-        responses={(200, "text/csv"): OpenApiTypes.STR},
-        description="Every invitation as CSV: external_id, email, link, status.",
+        responses={
+            (200, "text/csv"): OpenApiTypes.STR,
+            403: OpenApiResponse(description=LINKS_DENIED),
+        },
+        description="Every invitation as CSV: external_id, email, link, status. Owners and "
+        "researchers only: a personal link lets anyone answer as the invitee.",
     )
     @action(detail=True, methods=["get"], url_path="invitations-csv")
     def invitations_csv(self, request, pk=None, format=None) -> HttpResponse:
         survey = self.get_object()
+        require_links(request, survey)
         http = HttpResponse(
             links_csv(survey, request.build_absolute_uri), content_type="text/csv; charset=utf-8"
         )

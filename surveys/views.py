@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
@@ -26,7 +27,13 @@ from surveys.forms import (
     SurveySettingsForm,
 )
 from surveys.importing import import_responses
-from surveys.invitations import add_invitations, links_csv, parse_people
+from surveys.invitations import (
+    LINKS_DENIED,
+    add_invitations,
+    links_csv,
+    may_see_links,
+    parse_people,
+)
 from surveys.models import Flag, Question, Response, ResponseStatus, Survey
 from surveys.wide_csv import ImportOptions, ResponseImportError
 from workspaces.access import current_membership
@@ -58,9 +65,8 @@ def survey_create(request: HttpRequest) -> HttpResponse:
             job=form.cleaned_data["job"],
             title=form.cleaned_data["title"],
         )
-        messages.success(
-            request, f"Survey created over {survey.outcomes.count()} approved outcomes."
-        )
+        n = survey.outcomes.count()
+        messages.success(request, f"Survey created over {n} approved outcome{pluralize(n)}.")
         return redirect(survey)
     return render(request, "surveys/survey_create.html", {"form": form})
 
@@ -113,7 +119,7 @@ def survey_outcomes(request: HttpRequest, pk: int) -> HttpResponse:
             messages.error(request, "Choose at least one outcome.")
         else:
             services.set_outcomes(survey=survey, outcomes=picked)
-            messages.success(request, f"{len(picked)} outcomes chosen.")
+            messages.success(request, f"{len(picked)} outcome{pluralize(len(picked))} chosen.")
             return redirect(survey)
     return render(
         request,
@@ -177,30 +183,36 @@ def survey_close(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(survey)
 
 
+def _survey_with_links(request: HttpRequest, pk: int) -> Survey:
+    """The survey, for a page of its personal links: 404 outside the user's workspaces, 403
+    for a viewer."""
+    survey = survey_for(request, pk)
+    if not may_see_links(survey=survey, user=request.user):
+        raise PermissionDenied(LINKS_DENIED)
+    return survey
+
+
 @login_required
 def invitations(request: HttpRequest, pk: int) -> HttpResponse:
-    survey = survey_for(request, pk)
+    survey = _survey_with_links(request, pk)
     form = InvitationsForm(request.POST or None, request.FILES or None)
-    if request.method == "POST":
-        if not survey.workspace.can_write(request.user):
-            raise PermissionDenied("Viewers cannot invite respondents.")
-        if form.is_valid():
-            upload = form.cleaned_data.get("file")
-            text = form.cleaned_data.get("people") or ""
-            if upload:
-                text += "\n" + upload.read().decode("utf-8-sig", errors="replace")
-            people, problems = parse_people(text)
-            if problems:
-                for problem in problems[:20]:
-                    form.add_error("people", problem)
-            elif not people:
-                form.add_error("people", "Give at least one id or e-mail address.")
-            else:
-                created, skipped = add_invitations(survey=survey, people=people)
-                messages.success(
-                    request, f"{created} invitation(s) created; {skipped} already invited."
-                )
-                return redirect("surveys:invitations", pk=survey.pk)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data.get("file")
+        text = form.cleaned_data.get("people") or ""
+        if upload:
+            text += "\n" + upload.read().decode("utf-8-sig", errors="replace")
+        people, problems = parse_people(text)
+        if problems:
+            for problem in problems[:20]:
+                form.add_error("people", problem)
+        elif not people:
+            form.add_error("people", "Give at least one id or e-mail address.")
+        else:
+            created, skipped = add_invitations(survey=survey, people=people)
+            messages.success(
+                request, f"{created} invitation(s) created; {skipped} already invited."
+            )
+            return redirect("surveys:invitations", pk=survey.pk)
     return _invitations_page(request, survey, form=form)
 
 
@@ -221,7 +233,6 @@ def _invitations_page(
         "form": form or InvitationsForm(),
         "rows": rows,
         "total": survey.invitations.count(),
-        "can_write": survey.workspace.can_write(request.user),
         "can_erase": erasure.may_erase(survey=survey, user=request.user),
         "erase_one": erase_one or EraseRespondentForm(prefix="one"),
         "erase_all": erase_all or EraseSurveyForm(survey=survey, prefix="all"),
@@ -263,7 +274,7 @@ def invitations_erase(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def invitations_csv(request: HttpRequest, pk: int) -> HttpResponse:
-    survey = survey_for(request, pk)
+    survey = _survey_with_links(request, pk)
     http = HttpResponse(
         links_csv(survey, request.build_absolute_uri), content_type="text/csv; charset=utf-8"
     )
@@ -278,6 +289,9 @@ def fieldwork(request: HttpRequest, pk: int) -> HttpResponse:
     if request.GET.get("format") == "json":
         return JsonResponse(stats)
     return render(request, "surveys/fieldwork.html", {"survey": survey, "stats": stats})
+
+
+ROWS_SHOWN = 300
 
 
 @login_required
@@ -297,11 +311,13 @@ def responses(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect(
             reverse("surveys:responses", args=[survey.pk]) + "?" + request.GET.urlencode()
         )
+    # Unfinished responses are not listed (nothing to decide about yet); the heading counts them.
     rows = survey.responses.exclude(status=ResponseStatus.IN_PROGRESS).order_by("-id")
-    if request.GET.get("flagged") == "1":
+    flagged_only = request.GET.get("flagged") == "1"
+    if flagged_only:
         rows = rows.exclude(flags=[])
     labels = dict(Flag.choices)
-    page = list(rows[:300])
+    page = list(rows[:ROWS_SHOWN])
     for r in page:
         r.flag_labels = [labels.get(f, f) for f in r.flags]
     return render(
@@ -310,7 +326,9 @@ def responses(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "survey": survey,
             "rows": page,
-            "total": rows.count(),
+            "listed": rows.count(),
+            "counts": survey.responses.counts(),
+            "flagged_only": flagged_only,
             "can_write": survey.workspace.can_write(request.user),
         },
     )

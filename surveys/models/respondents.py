@@ -189,6 +189,10 @@ class Response(models.Model):
         return f"{self.respondent_id} ({self.get_status_display()})"
 
     @property
+    def duration_minutes(self) -> float | None:
+        return None if self.duration_seconds is None else self.duration_seconds / 60
+
+    @property
     def included(self) -> bool:
         if self.include_override is not None:
             return self.include_override

@@ -186,7 +186,7 @@ def test_deleting_a_step_that_has_outcomes_is_400_with_a_message_and_keeps_it(ap
     before = counts()
     response = api.delete(f"/api/steps/{step.pk}/")
     assert response.status_code == 400
-    assert "still has 3 outcome(s)" in str(response.json())
+    assert "still has 3 outcomes" in str(response.json())
     assert counts() == before
     assert JobStep.objects.filter(pk=step.pk).exists()
 

@@ -170,7 +170,7 @@ def test_deleting_a_step_with_outcomes_is_refused_with_a_message(web, job):
     step = job.steps.get(stage="define")
     response = web.post(f"/steps/{step.pk}/delete/", follow=True)
     assert response.status_code == 200
-    assert "still has 3 outcome(s): move or delete them first" in response.content.decode()
+    assert "still has 3 outcomes: move or delete them first" in response.content.decode()
     assert counts() == (1, 8, 3)
 
 
@@ -297,7 +297,7 @@ def test_moving_approving_and_deleting_outcomes_on_the_pages(web, job):
         "approved",
     ]
     response = web.post(f"/jobs/{job.pk}/approve-all/")
-    assert messages_of(response)[-1] == "2 draft outcome(s) approved."
+    assert messages_of(response)[-1] == "2 draft outcomes approved."
     assert set(job.outcomes.values_list("status", flat=True)) == {"approved"}
 
     response = web.post(f"/outcomes/{o3.pk}/delete/")
@@ -325,12 +325,12 @@ def test_the_job_page_shows_steps_outcomes_and_totals(web, job):
 
 
 def test_the_statement_check_page_shows_findings(web, job):
-    response = web.get(f"/jobs/{job.pk}/check/", {"statement": "Make the dashboard easy and fast"})
+    response = web.post(f"/jobs/{job.pk}/check/", {"statement": "Make the dashboard easy and fast"})
     assert response.status_code == 200
     codes = {f.code for f in response.context["check"].findings}
     assert {"unknown_direction", "missing_metric", "solution_word", "vague_word"} <= codes
     assert "Solution word &quot;dashboard&quot;" in response.content.decode()
-    empty = web.get(f"/jobs/{job.pk}/check/", {"statement": ""})
+    empty = web.post(f"/jobs/{job.pk}/check/", {"statement": ""})
     assert empty.context["check"].blocking
     assert web.get(f"/jobs/{job.pk}/check/").context["check"] is None
 
@@ -340,7 +340,7 @@ def test_workspace_solution_words_are_saved_and_used_by_the_check(web, workspace
     assert response.url == "/workspace/"
     workspace.refresh_from_db()
     assert workspace.solution_word_list() == ["Acme Hub", "Acme Academy"]
-    response = web.get(
+    response = web.post(
         f"/jobs/{job.pk}/check/",
         {"statement": "Minimize the time it takes to find a course in Acme Academy"},
     )

@@ -602,13 +602,14 @@ def test_a_viewer_reads_everything_but_gets_403_from_every_write_and_nothing_cha
         "/api/surveys/",
         f"{s}/fieldwork/",
         f"{s}/versions/",
-        f"{s}/invitations-csv/",
         f"/api/questions/{question.pk}/",
-        f"/api/invitations/?survey={survey.pk}",
         f"/api/responses/{response.pk}/",
     ]
     for url in reads:
         assert api.get(url).status_code == 200, url
+    # Personal links are for owners and researchers (tests/surveys/test_personal_links.py).
+    for url in (f"{s}/invitations-csv/", f"/api/invitations/?survey={survey.pk}"):
+        assert api.get(url).status_code == 403, url
     csv_file = ",".join(
         ["respondent_id"] + [f"imp_{c}" for c in codes] + [f"sat_{c}" for c in codes]
     )
