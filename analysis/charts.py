@@ -348,10 +348,18 @@ def _description(points: list[Point], plotted: list[Point], skipped: int) -> str
     if top:
         parts.append("Highest opportunities: " + "; ".join(_describe(p) for p in top) + ".")
     if len(points) > len(plotted):
-        parts.append(f"{len(points) - len(plotted)} outcomes without scores are not plotted.")
+        unscored = len(points) - len(plotted)
+        verb = "is" if unscored == 1 else "are"
+        parts.append(f"{_count(unscored, 'outcome')} without scores {verb} not plotted.")
     if skipped:
-        parts.append(f"{skipped} labels of crowded points are left off.")
+        verb = "is" if skipped == 1 else "are"
+        parts.append(f"{_count(skipped, 'label')} of crowded points {verb} left off.")
     return " ".join(parts)
+
+
+def _count(n: int, noun: str) -> str:
+    """"1 outcome", "2 outcomes": the chart's text agrees with its counts."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def _describe(point: Point) -> str:

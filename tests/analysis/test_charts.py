@@ -157,7 +157,7 @@ def test_outcomes_without_scores_are_listed_but_not_plotted():
     blank = Point("Z9", "Nobody answered", None, None, None, "n/a")
     root = parse(landscape_svg([point("A1", 7, 3), blank], title="T"))
     assert [g.get("data-code") for g in root.iter(f"{SVG}g") if g.get("class") == "pt"] == ["A1"]
-    assert "1 outcomes without scores are not plotted" in root.find(f"{SVG}desc").text
+    assert "1 outcome without scores is not plotted." in root.find(f"{SVG}desc").text
 
 
 @pytest.mark.parametrize("n", [48, 100])

@@ -332,7 +332,7 @@ def test_the_csv_import_page_names_the_columns_it_ignored(client, researcher, jo
     )
     assert response.status_code == 200
     page = response.content.decode()
-    assert "Imported 1 outcomes." in page
+    assert "Imported 1 outcome." in page
     assert "Ignored columns: Owner, step_descripton" in page
 
 
