@@ -358,7 +358,7 @@ def _description(points: list[Point], plotted: list[Point], skipped: int) -> str
 
 
 def _count(n: int, noun: str) -> str:
-    """"1 outcome", "2 outcomes": the chart's text agrees with its counts."""
+    """ "1 outcome", "2 outcomes": the chart's text agrees with its counts."""
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
