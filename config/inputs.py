@@ -105,10 +105,12 @@ def loads(raw: bytes | str, *, encoding: str = "utf-8", where: str = "the JSON b
         raise BadInput(where, f"is not valid JSON: {exc.msg}", at=at) from None
     except ValueError as exc:  # NaN or Infinity, an integer of thousands of digits
         raise BadInput(where, f"is not valid JSON: {exc}") from None
-    # Only an escape (\u0000, \ud800) puts NUL or a lone surrogate into parsed JSON: a raw NUL
-    # is a syntax error and a raw surrogate is not valid in any Unicode encoding. Nothing can
-    # nest deeper than it has arrays and objects. Most bodies need neither walk.
-    strings = "\\u" in text
+    # In UTF-8 only an escape (\u0000, \ud800) puts NUL or a lone surrogate into parsed JSON:
+    # a raw NUL is a syntax error and UTF-8 cannot encode a surrogate. Other declared charsets
+    # can (UTF-7 writes U+D800 as "+2AA-"), so their text is always walked. Nothing can nest
+    # deeper than it has arrays and objects. Most bodies need neither walk.
+    utf8 = isinstance(raw, bytes) and _encoding_name(encoding) == "UTF-8"
+    strings = "\\u" in text or (not utf8 and not text.isascii())
     if strings or (
         text.count("{") + text.count("[") > MAX_JSON_DEPTH and _deeper_than_allowed(data)
     ):

@@ -228,6 +228,25 @@ def test_a_public_submission_that_is_not_utf8_is_400(open_survey):
     assert_unchanged(rows)
 
 
+@pytest.mark.parametrize(
+    ("charset", "role"), [("utf-7", "a+2AA-"), ("utf-16-le", "a\ud800")], ids=["utf-7", "utf-16"]
+)
+def test_a_surrogate_written_raw_in_another_declared_charset_is_400(open_survey, charset, role):
+    # UTF-7 writes U+D800 as "+2AA-", with no \u escape for the check to see; UTF-16's decoder
+    # refuses a lone surrogate itself.
+    rows = snapshot()
+    body = json.dumps(_submission(open_survey, profile={"role": "ROLE"})).replace("ROLE", role)
+    raw = body.encode("ascii") if charset == "utf-7" else body.encode(charset, "surrogatepass")
+    reply = APIClient().post(
+        f"/api/public/surveys/{open_survey.public_token}/responses/",
+        raw,
+        content_type=f"application/json; charset={charset}",
+    )
+    assert reply.status_code == 400, reply.content
+    assert not Response.objects.exists()
+    assert_unchanged(rows)
+
+
 @pytest.mark.parametrize("depth", [50_000, 65])
 def test_a_public_submission_nested_too_deep_is_400(open_survey, depth):
     rows = snapshot()
