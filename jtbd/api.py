@@ -324,7 +324,10 @@ class DesiredOutcomeViewSet(viewsets.ModelViewSet):
                 statement=data["statement"],
                 code=data.get("code", ""),
                 status=data.get("status", "draft"),
+                confirm_flagged=data.get("confirm_flagged", False),
             )
+        except services.FlaggedOutcome as exc:
+            raise flagged_error(exc) from None
         except DjangoValidationError as exc:
             raise as_drf_error(exc) from None
 
@@ -340,7 +343,10 @@ class DesiredOutcomeViewSet(viewsets.ModelViewSet):
                 code=code if code else None,
                 step=data.get("step"),
                 status=data.get("status"),
+                confirm_flagged=data.get("confirm_flagged", False),
             )
+        except services.FlaggedOutcome as exc:
+            raise flagged_error(exc) from None
         except DjangoValidationError as exc:
             raise as_drf_error(exc) from None
 
@@ -380,6 +386,12 @@ class DesiredOutcomeViewSet(viewsets.ModelViewSet):
                 status=status.HTTP_400_BAD_REQUEST,
             )
         return Response(self.get_serializer(outcome).data)
+
+
+def flagged_error(exc: services.FlaggedOutcome) -> ValidationError:
+    """The 400 of setting a flagged statement to approved unconfirmed, shaped as the approve
+    actions answer it (detail and the findings per code)."""
+    return ValidationError({"detail": exc.message, "flagged": flagged_list(exc.flagged)})
 
 
 class StatementCheckView(APIView):

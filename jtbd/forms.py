@@ -66,6 +66,11 @@ class OutcomeForm(forms.Form):
         help_text="Leave blank for the next free code (O001, O002, …). Stable for life.",
     )
     status = forms.ChoiceField(choices=OutcomeStatus.choices, initial=OutcomeStatus.DRAFT)
+    confirm_flagged = forms.BooleanField(
+        required=False,
+        label="Approve despite the statement check's findings",
+        help_text="Needed only to approve a statement the check flags.",
+    )
 
     def __init__(self, *args, job: Job, **kwargs):
         super().__init__(*args, **kwargs)

@@ -141,6 +141,13 @@ class DesiredOutcomeSerializer(serializers.ModelSerializer):
     )
     code = serializers.CharField(required=False, allow_blank=True, max_length=32)
     status = serializers.ChoiceField(choices=OutcomeStatus.choices, required=False)
+    confirm_flagged = serializers.BooleanField(
+        write_only=True,
+        required=False,
+        default=False,
+        help_text="Set status to approved even though the statement check flags the statement "
+        "(otherwise 400 naming the findings, and nothing changes).",
+    )
     findings = serializers.SerializerMethodField()
 
     class Meta:
@@ -158,6 +165,7 @@ class DesiredOutcomeSerializer(serializers.ModelSerializer):
             "status",
             "order",
             "findings",
+            "confirm_flagged",
         ]
         read_only_fields = [
             "job",

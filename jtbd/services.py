@@ -65,8 +65,13 @@ def add_outcome(
     statement: str,
     code: str = "",
     status: str = OutcomeStatus.DRAFT,
+    confirm_flagged: bool = True,
 ) -> DesiredOutcome:
-    """Add an outcome at the end of its step, with the next free code unless one is given."""
+    """Add an outcome at the end of its step, with the next free code unless one is given.
+
+    The page and the API pass the person's `confirm_flagged` (False unless they ticked it):
+    added as approved, a statement the check flags is then refused (FlaggedOutcome), as
+    approve_outcome does. Imports of fielded studies and the demo approve as a matter of fact."""
     job = Job.objects.select_for_update().get(pk=step.job_id)
     _check_blocking(job, statement)
     code = code.strip() or job.next_outcome_code()
@@ -79,6 +84,8 @@ def add_outcome(
     outcome.set_statement(statement)
     outcome.full_clean()
     outcome.save()
+    if status == OutcomeStatus.APPROVED:
+        _approval_is_deliberate(outcome, confirm_flagged)
     job.remember_outcome_codes()
     return outcome
 
@@ -91,8 +98,13 @@ def update_outcome(
     code: str | None = None,
     step: JobStep | None = None,
     status: str | None = None,
+    confirm_flagged: bool = True,
 ) -> DesiredOutcome:
+    """Change an outcome. The page and the API pass the person's `confirm_flagged`: set to
+    approved, a statement the check flags is then refused (FlaggedOutcome, nothing changes),
+    the rule of approve_outcome."""
     fields: list[str] = ["updated_at"]
+    approving = status == OutcomeStatus.APPROVED and outcome.status != OutcomeStatus.APPROVED
     if statement is not None and statement.strip() != outcome.statement:
         _check_blocking(outcome.job, statement)
         outcome.set_statement(statement)
@@ -124,6 +136,8 @@ def update_outcome(
         fields.append("status")
     outcome.full_clean()
     outcome.save(update_fields=fields)
+    if approving:
+        _approval_is_deliberate(outcome, confirm_flagged)
     if renamed:
         outcome.job.remember_outcome_codes()
     return outcome
@@ -262,8 +276,17 @@ def approve_drafts(
 @transaction.atomic
 def approve_outcome(*, outcome: DesiredOutcome, confirm_flagged: bool = False) -> None:
     """Approve one outcome; if the statement check flags it, only with `confirm_flagged`."""
+    _approval_is_deliberate(outcome, confirm_flagged)
+    outcome.approve()
+
+
+def _approval_is_deliberate(outcome: DesiredOutcome, confirm_flagged: bool) -> None:
+    """Raise FlaggedOutcome (rolling back the caller's transaction) when the statement check
+    flags the outcome, as it reads now among its job's outcomes, and approving it was not
+    confirmed: approving a flagged statement is always a deliberate act, on every route."""
+    if confirm_flagged:
+        return
     job = outcome.job
     findings = job.findings_by_code(list(job.outcomes.select_for_update()))[outcome.code]
-    if findings and not confirm_flagged:
+    if findings:
         raise FlaggedOutcome({outcome.code: findings})
-    outcome.approve()

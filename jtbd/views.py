@@ -240,6 +240,7 @@ def outcome_create(request: HttpRequest, pk: int) -> HttpResponse:
                 statement=data["statement"],
                 code=data["code"],
                 status=data["status"],
+                confirm_flagged=data["confirm_flagged"],
             )
         except ValidationError as exc:
             _add_errors(form, exc)
@@ -286,6 +287,7 @@ def outcome_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 code=data["code"] or None,
                 step=data["step"],
                 status=data["status"],
+                confirm_flagged=data["confirm_flagged"],
             )
         except ValidationError as exc:
             _add_errors(form, exc)

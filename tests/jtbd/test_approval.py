@@ -122,3 +122,41 @@ def test_viewers_cannot_approve_drafts_through_the_api(api_as, viewer, job, draf
     response = api_as(viewer).post(f"/api/jobs/{job.pk}/approve-drafts/", {}, format="json")
     assert response.status_code == 403
     assert statuses(job)["O004"] == "draft"
+
+
+def test_setting_status_approved_through_the_api_is_as_deliberate(api_as, researcher, job, drafts):
+    api = api_as(researcher)
+    flagged = drafts[1]
+    before = statuses(job)
+    refused = api.patch(f"/api/outcomes/{flagged.pk}/", {"status": "approved"}, format="json")
+    assert refused.status_code == 400
+    assert refused.json()["flagged"][0]["code"] == "O005"
+    assert statuses(job) == before
+    created = api.post(
+        "/api/outcomes/",
+        {"step": flagged.step_id, "statement": FLAGGED + " again", "status": "approved"},
+        format="json",
+    )
+    assert created.status_code == 400 and created.json()["flagged"][0]["code"] == "O006"
+    assert statuses(job) == before  # nothing added
+    clean = api.patch(f"/api/outcomes/{drafts[0].pk}/", {"status": "approved"}, format="json")
+    assert clean.status_code == 200 and statuses(job)["O004"] == "approved"
+    body = {"status": "approved", "confirm_flagged": True}
+    confirmed = api.patch(f"/api/outcomes/{flagged.pk}/", body, format="json")
+    assert confirmed.status_code == 200, confirmed.content
+    assert "confirm_flagged" not in confirmed.json()
+    assert statuses(job)["O005"] == "approved"
+
+
+def test_choosing_approved_on_the_edit_page_needs_the_tick_for_a_flagged_statement(
+    web, job, drafts
+):
+    flagged = drafts[1]
+    form = {"step": flagged.step_id, "statement": FLAGGED, "code": "O005", "status": "approved"}
+    refused = web.post(f"/outcomes/{flagged.pk}/edit/", form)
+    assert refused.status_code == 200
+    assert "The statement check flagged O005" in refused.content.decode()
+    assert statuses(job)["O005"] == "draft"
+    ticked = web.post(f"/outcomes/{flagged.pk}/edit/", {**form, "confirm_flagged": "on"})
+    assert ticked.status_code == 302
+    assert statuses(job)["O005"] == "approved"
