@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 
 RETRY_AFTER_SECONDS = 5
 MESSAGE = "The service is briefly unavailable; nothing was half-saved. Please retry shortly."
+# The respondents' pages: their error pages wear the survey's layout (here and config/inputs.py).
 RESPONDENT_PREFIXES = ("/s/", "/i/")
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Respondents' routes keep transactions of their own (a row lock per page, the submission's

@@ -26,11 +26,12 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 
+from config.faults import RESPONDENT_PREFIXES
+
 # No request of the API or the pages nests deeper than 5 levels; the limit leaves room and
 # keeps far below Python's recursion limit for anything that walks the value later.
 MAX_JSON_DEPTH = 64
 _SURROGATE = re.compile("[\ud800-\udfff]")
-RESPONDENT_PREFIXES = ("/s/", "/i/")
 
 
 class BadInput(ValueError):

@@ -51,7 +51,6 @@ from surveys.respondent_serializers import (
 from workspaces.models import WRITE_ROLES, Membership
 from workspaces.permissions import CanWriteWorkspace, require_write
 
-REPORT_LIMIT = 50
 SURVEY_FILTER = OpenApiParameter("survey", int, description="Only this survey's rows.")
 
 
@@ -59,7 +58,7 @@ def _import_problems(exc: wide_csv.ResponseImportError) -> Response:
     return Response(
         {
             "detail": f"Import refused: {len(exc.problems)} problem(s); nothing was stored.",
-            "problems": [p.to_dict() for p in exc.problems[:REPORT_LIMIT]],
+            "problems": [p.to_dict() for p in exc.problems[: wide_csv.REPORT_LIMIT]],
             "total": len(exc.problems),
         },
         status=status.HTTP_400_BAD_REQUEST,
