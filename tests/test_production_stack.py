@@ -224,7 +224,16 @@ def test_static_files_are_hashed_cached_and_compressed_by_whitenoise(stack):
     assert headers.get("Content-Encoding") == "gzip"
     assert "max-age=315360000" in headers.get("Cache-Control", "")
     assert headers.get("Content-Type", "").startswith("text/css")
-    assert (PROJECT / "static/css/app.css").read_bytes() in gzip.decompress(css)
+    served = gzip.decompress(css)
+    # The manifest points the stylesheet's url(...) at the font's hashed, cached name.
+    font = re.search(
+        rb'url\("(\.\./fonts/jetbrains-mono-latin-400-normal\.[0-9a-f]{12}\.woff2)"\)', served
+    )
+    assert font, served[:2000]
+    unhashed = served.replace(font.group(1), b"../fonts/jetbrains-mono-latin-400-normal.woff2")
+    assert (PROJECT / "static/css/app.css").read_bytes() in unhashed
+    status, headers, _ = stack.request("GET", "/static/" + font.group(1).decode()[3:])
+    assert status == 200 and "max-age=315360000" in headers.get("Cache-Control", "")
 
 
 def test_production_errors_show_the_products_pages_not_debug_output(stack):
