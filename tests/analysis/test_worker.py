@@ -25,7 +25,7 @@ from django.conf import settings
 from django.db import connection
 
 from analysis.core import synthetic
-from analysis.models import AnalysisRun, OutcomeResult, RunStatus, SegmentMembership
+from analysis.models import AnalysisRun, OutcomeResult, RunStatus
 from analysis.parameters import clean_parameters
 from tests.analysis.test_runs import import_arrays
 from tests.factories import WorkspaceFactory
@@ -220,41 +220,3 @@ def test_a_worker_executes_a_queued_run(broker):
     time.sleep(1.5)
     again = AnalysisRun.objects.get(pk=run.pk)
     assert again.attempts == 1 and again.finished_at == done.finished_at
-
-
-@pytest.mark.timeout(600)
-def test_a_run_whose_worker_is_killed_is_redelivered_and_finishes_once(broker):
-    # 20,000 × 40 with 20,000 bootstrap resamples per group: about 8 s, so the kill lands in the
-    # middle of the run (during whole-sample scoring) without any test-only hook in the code.
-    survey = _survey(20_000, 40, 3)
-    run = AnalysisRun.objects.create(
-        survey=survey, parameters=clean_parameters({"n_resamples": 20_000})
-    )
-    first = broker.start_worker("w1")
-    sent_at = time.monotonic()
-    task_id = broker.send(run.pk)
-    broker.wait_for_run(
-        run.pk, lambda r: r.status == RunStatus.RUNNING and r.progress >= 15, 120, "scoring"
-    )
-    broker.kill(first)
-    assert first.returncode == -signal.SIGKILL
-
-    stuck = AnalysisRun.objects.get(pk=run.pk)
-    assert stuck.status == RunStatus.RUNNING and stuck.attempts == 1
-    assert not OutcomeResult.objects.filter(run=run).exists()
-
-    # Redis gives the unacknowledged message back once the visibility timeout has passed since
-    # its delivery (just after it was sent); a worker starting after that restores it at once.
-    time.sleep(max(0.0, sent_at + VISIBILITY_TIMEOUT + 2 - time.monotonic()))
-    broker.start_worker("w2")
-    done = broker.wait_for_run(run.pk, lambda r: r.is_finished, 240, "the redelivered run")
-    assert done.status == RunStatus.SUCCEEDED, done.error
-    assert done.task_id == task_id  # the same message, redelivered
-    assert done.attempts == 2
-    k = done.segmentation["k"]
-    assert OutcomeResult.objects.filter(run=run).count() == 40 * (1 + k)
-    assert OutcomeResult.objects.filter(run=run, segment=None).count() == 40
-    assert done.segments.count() == k
-    assert SegmentMembership.objects.filter(run=run).count() == 1
-    assert len(done.membership.respondent_ids) == 20_000
-    assert f"run_analysis[{task_id}]" in broker.log("w2")

@@ -28,7 +28,7 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from analysis.core import synthetic
-from analysis.models import AnalysisRun, RunStatus
+from analysis.models import AnalysisRun, OutcomeResult, RunStatus, SegmentMembership
 from tests.analysis.test_runs import import_arrays
 from tests.factories import MembershipFactory
 from tests.integration.servers import (
@@ -129,8 +129,8 @@ def test_analyses_requested_through_redis_outages_and_a_killed_worker_all_finish
     def log() -> str:
         return "\n".join(p.log(20000) for p in processes)
 
-    def request(each, resamples: int = 5000) -> int:
-        body = {"survey": each.pk, "segments": "off", "n_resamples": resamples}
+    def request(each, resamples: int = 5000, segments: str | int = "off") -> int:
+        body = {"survey": each.pk, "segments": segments, "n_resamples": resamples}
         reply = Browser(port, timeout=60).request(
             "POST",
             "/api/runs/",
@@ -171,11 +171,13 @@ def test_analyses_requested_through_redis_outages_and_a_killed_worker_all_finish
         # The worker killed outright in the middle of an analysis: supervisord starts another,
         # which takes the run over once Redis hands its unacknowledged message back.
         wait_for(lambda: finished(runs), 300, "the analyses so far", log())
-        killed = request(surveys[-1], resamples=20000)  # long enough to be killed in
+        # Long enough to be killed in, and segmented, so that storing it once can be checked whole.
+        killed = request(surveys[-1], resamples=20000, segments=3)
         wait_for(lambda: running([killed]), 120, "the last analysis to run", log())
         before = supervisor.pid("worker")
         os.killpg(before, signal.SIGKILL)
         wait_for(lambda: supervisor.pid("worker") not in (0, before), 60, "a new worker", log())
+        assert not OutcomeResult.objects.filter(run_id=killed).exists()
 
         wait_for(lambda: finished([killed]), 300, "the last analysis to finish", log())
         for run in AnalysisRun.objects.order_by("pk"):
@@ -188,6 +190,15 @@ def test_analyses_requested_through_redis_outages_and_a_killed_worker_all_finish
         assert set(outcome.values()) == {RunStatus.SUCCEEDED}, outcome
         last = AnalysisRun.objects.get(pk=killed)
         assert last.status == RunStatus.SUCCEEDED and last.attempts == 2, last.error
+        # The redelivered run stored its results once: one row per outcome and group, one
+        # membership naming every respondent.
+        k = last.segmentation["k"]
+        assert last.segmentation["found"] and k == 3, last.segmentation
+        assert OutcomeResult.objects.filter(run=last).count() == 25 * (1 + k)
+        assert OutcomeResult.objects.filter(run=last, segment=None).count() == 25
+        assert last.segments.count() == k
+        assert SegmentMembership.objects.filter(run=last).count() == 1
+        assert len(last.membership.respondent_ids) == 3000
         # Every survey has its analysis, and nothing was left queued.
         for each in surveys:
             assert AnalysisRun.objects.filter(survey=each, status=RunStatus.SUCCEEDED).exists()
