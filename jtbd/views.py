@@ -12,10 +12,8 @@ from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from jtbd import catalogue, services
+from jtbd import services
 from jtbd.forms import (
-    ImportCsvForm,
-    ImportJsonForm,
     JobForm,
     OutcomeForm,
     StatementCheckForm,
@@ -26,7 +24,8 @@ from jtbd.statements import check_statement
 from workspaces.access import current_membership
 
 
-def _job_for(request: HttpRequest, pk: int, *, write: bool = False) -> Job:
+def job_for(request: HttpRequest, pk: int, *, write: bool = False) -> Job:
+    """The job in the user's workspaces (404 otherwise); with write, only for those who may edit."""
     job = get_object_or_404(Job.objects.for_user(request.user).select_related("workspace"), pk=pk)
     if write and not job.workspace.can_write(request.user):
         raise PermissionDenied("Viewers can read but cannot change the catalogue.")
@@ -110,7 +109,7 @@ def job_create(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def job_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    job = _job_for(request, pk, write=True)
+    job = job_for(request, pk, write=True)
     initial = {f: getattr(job, f) for f in ("statement", "executor", "kind", "parent", "notes")}
     form = JobForm(
         request.POST or None, initial=initial, workspace=job.workspace, exclude_pk=job.pk
@@ -132,7 +131,7 @@ def job_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def job_delete(request: HttpRequest, pk: int) -> HttpResponse:
-    job = _job_for(request, pk, write=True)
+    job = job_for(request, pk, write=True)
     if request.POST.get("confirm") != job.statement:
         messages.error(request, "Type the job statement exactly to confirm deleting it.")
         return redirect(job)
@@ -147,7 +146,7 @@ def job_delete(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    job = _job_for(request, pk)
+    job = job_for(request, pk)
     steps = list(job.steps.order_by("order", "id"))
     outcomes = list(job.outcomes.order_by("order", "id"))
     findings = job.findings_by_code(outcomes)
@@ -177,7 +176,7 @@ def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def step_create(request: HttpRequest, pk: int) -> HttpResponse:
-    job = _job_for(request, pk, write=True)
+    job = job_for(request, pk, write=True)
     form = StepForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -228,7 +227,7 @@ def step_move(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def outcome_create(request: HttpRequest, pk: int) -> HttpResponse:
-    job = _job_for(request, pk, write=True)
+    job = job_for(request, pk, write=True)
     initial = {"step": request.GET.get("step")}
     form = OutcomeForm(request.POST or None, job=job, initial=initial)
     result = None
@@ -344,7 +343,7 @@ def outcome_approve(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def job_approve_all(request: HttpRequest, pk: int) -> HttpResponse:
     """Approve the drafts without findings; say which flagged ones were left, and why."""
-    job = _job_for(request, pk, write=True)
+    job = job_for(request, pk, write=True)
     result = services.approve_drafts(job=job)
     n, left = len(result.approved), len(result.flagged)
     messages.success(request, f"{n} draft outcome{pluralize(n)} approved.")
@@ -362,7 +361,7 @@ def job_approve_all(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def job_approve_flagged(request: HttpRequest, pk: int) -> HttpResponse:
     """The deliberate step: approve the flagged drafts the researcher ticked, one by one."""
-    job = _job_for(request, pk, write=True)
+    job = job_for(request, pk, write=True)
     if codes := request.POST.getlist("confirm_flagged"):
         done = services.approve_drafts(job=job, codes=codes, confirm_flagged=True).approved
         approved = f"{len(done)} flagged draft{pluralize(len(done))} approved despite findings"
@@ -376,78 +375,10 @@ def job_approve_flagged(request: HttpRequest, pk: int) -> HttpResponse:
 def statement_check(request: HttpRequest, pk: int) -> HttpResponse:
     """A scratch page: paste a statement, see its parts and findings against this job. POST, so
     the statement stays out of URLs (history, logs); nothing is stored."""
-    job = _job_for(request, pk)
+    job = job_for(request, pk)
     statement = request.POST.get("statement", "") if request.method == "POST" else ""
     result = _check_for_job(job, statement) if request.method == "POST" else None
     # Unbound: the findings (far_too_long included) say what is wrong; the text stays as typed.
     form = StatementCheckForm(initial={"statement": statement})
     context = {"job": job, "form": form, "check": result}
     return render(request, "jtbd/statement_check.html", context)
-
-
-@login_required
-def job_export(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
-    job = _job_for(request, pk)
-    if fmt == "json":
-        body, content_type = catalogue.export_json_text(job), "application/json; charset=utf-8"
-    else:
-        body, content_type = catalogue.export_csv_text(job), "text/csv; charset=utf-8"
-    response = HttpResponse(body, content_type=content_type)
-    response["Content-Disposition"] = f'attachment; filename="catalogue-job-{job.pk}.{fmt}"'
-    return response
-
-
-@login_required
-def job_import(request: HttpRequest) -> HttpResponse:
-    membership = current_membership(request)
-    if membership is None or not membership.can_write:
-        raise PermissionDenied("Only owners and researchers can import a catalogue.")
-    form = ImportJsonForm(request.POST or None, request.FILES or None)
-    problems = None
-    if request.method == "POST" and form.is_valid():
-        try:
-            document = catalogue.parse_json_bytes(form.cleaned_data["file"].read())
-            result = catalogue.import_json(membership.workspace, document)
-        except catalogue.CatalogueImportError as exc:
-            problems = exc.problems
-        else:
-            messages.success(
-                request,
-                f"Imported {result.outcomes} outcome{pluralize(result.outcomes)} in "
-                f"{result.steps} step{pluralize(result.steps)}.",
-            )
-            for note in result.notes:
-                messages.warning(request, note)
-            return redirect(result.job)
-    status = 400 if problems else 200
-    return render(
-        request,
-        "jtbd/import.html",
-        {"form": form, "problems": problems, "job": None, "kind": "JSON"},
-        status=status,
-    )
-
-
-@login_required
-def job_import_csv(request: HttpRequest, pk: int) -> HttpResponse:
-    job = _job_for(request, pk, write=True)
-    form = ImportCsvForm(request.POST or None, request.FILES or None)
-    problems = None
-    if request.method == "POST" and form.is_valid():
-        try:
-            result = catalogue.import_csv(job, form.cleaned_data["file"].read())
-        except catalogue.CatalogueImportError as exc:
-            problems = exc.problems
-        else:
-            n = result.outcomes
-            messages.success(request, f"Imported {n} outcome{pluralize(n)}.")
-            if result.ignored_columns:
-                messages.info(request, f"Ignored columns: {', '.join(result.ignored_columns)}")
-            return redirect(job)
-    status = 400 if problems else 200
-    return render(
-        request,
-        "jtbd/import.html",
-        {"form": form, "problems": problems, "job": job, "kind": "CSV"},
-        status=status,
-    )
