@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import http.client
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -22,12 +23,27 @@ from http.cookies import SimpleCookie
 from pathlib import Path
 from urllib.parse import urlencode
 
+import pytest
+from django.conf import settings
 from django.db import connection
 
 PROJECT = Path(__file__).resolve().parents[2]
 BIN = PROJECT / ".venv" / "bin"
 # Backends the app under test opens carry this name, so a test can find (and kill) exactly them.
 APP_NAME = "oe-fault-test-app"
+
+# The marks of a test whose processes (gunicorn, a worker) share the pytest-django test database:
+# it needs PostgreSQL, and its data committed.
+SHARES_POSTGRES = [
+    pytest.mark.skipif(
+        settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql",
+        reason="needs PostgreSQL shared with the processes under test: set DATABASE_URL=postgres://…",
+    ),
+    pytest.mark.django_db(transaction=True),
+]
+NEEDS_REDIS_SERVER = pytest.mark.skipif(
+    shutil.which("redis-server") is None, reason="needs redis-server"
+)
 
 
 def free_port() -> int:

@@ -15,21 +15,19 @@ import socket
 import time
 
 import pytest
-from django.conf import settings
 
 from surveys import services
 from surveys.models import Invitation, Question, Response, Survey
 from tests.factories import JobFactory, WorkspaceFactory, add_outcomes
-from tests.integration.servers import Browser, Gunicorn, read_form
+from tests.integration.servers import (
+    SHARES_POSTGRES,
+    Browser,
+    Gunicorn,
+    read_form,
+)
 from tests.security.test_isolation import assert_unchanged, snapshot
 
-pytestmark = [
-    pytest.mark.skipif(
-        settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql",
-        reason="needs PostgreSQL shared with gunicorn: set DATABASE_URL=postgres://…",
-    ),
-    pytest.mark.django_db(transaction=True),
-]
+pytestmark = SHARES_POSTGRES
 
 
 def published_survey() -> tuple[Survey, Invitation]:

@@ -20,7 +20,6 @@ import base64
 import json
 import os
 import re
-import shutil
 import signal
 import threading
 import time
@@ -42,6 +41,8 @@ from tests.factories import JobFactory, WorkspaceFactory, add_outcomes
 from tests.integration.servers import (
     APP_NAME,
     BIN,
+    NEEDS_REDIS_SERVER,
+    SHARES_POSTGRES,
     Browser,
     Gunicorn,
     Process,
@@ -54,13 +55,7 @@ from tests.integration.servers import (
     wait_for,
 )
 
-pytestmark = [
-    pytest.mark.skipif(
-        settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql",
-        reason="needs PostgreSQL shared with gunicorn: set DATABASE_URL=postgres://…",
-    ),
-    pytest.mark.django_db(transaction=True),
-]
+pytestmark = SHARES_POSTGRES
 
 ROLES = ["Team lead", "Manager", "Individual contributor"]
 PAGE_OF = re.compile(r"Page (\d+) of (\d+)")
@@ -212,7 +207,7 @@ def point_celery_at(url: str | None) -> None:
     app.amqp._producer_pool = None
 
 
-@pytest.mark.skipif(shutil.which("redis-server") is None, reason="needs redis-server")
+@NEEDS_REDIS_SERVER
 @pytest.mark.timeout(240)
 def test_respondents_finish_while_redis_is_killed_and_each_request_reaches_it_once_later(
     tmp_path,
@@ -337,7 +332,7 @@ def test_respondents_finish_while_redis_is_killed_and_each_request_reaches_it_on
             process.stop()
 
 
-@pytest.mark.skipif(shutil.which("redis-server") is None, reason="needs redis-server")
+@NEEDS_REDIS_SERVER
 @pytest.mark.timeout(120)
 def test_a_frozen_redis_delays_a_final_submit_by_seconds_at_most(tmp_path):
     _survey, (invitation,) = make_survey(outcomes=8, invitations=1)

@@ -8,20 +8,17 @@ pytest-django's test database (committed data, hence transaction=True).
 
 from __future__ import annotations
 
-import pytest
-from django.conf import settings
-
 from tests.factories import UserFactory
-from tests.integration.servers import Browser, Gunicorn, Reply, read_form
+from tests.integration.servers import (
+    SHARES_POSTGRES,
+    Browser,
+    Gunicorn,
+    Reply,
+    read_form,
+)
 from tests.security.support import DEAD_REDIS, nothing_listens_at_dead_redis
 
-pytestmark = [
-    pytest.mark.skipif(
-        settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql",
-        reason="needs PostgreSQL shared with gunicorn: set DATABASE_URL=postgres://…",
-    ),
-    pytest.mark.django_db(transaction=True),
-]
+pytestmark = SHARES_POSTGRES
 
 PASSWORD = "a-long-enough-test-password"
 

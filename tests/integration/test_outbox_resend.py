@@ -11,25 +11,24 @@ Skipped unless the suite runs on PostgreSQL and redis-server is installed.
 
 from __future__ import annotations
 
-import shutil
 import signal
 
 import pytest
-from django.conf import settings
 
 from analysis.models import AnalysisRun
 from surveys.models import Outbox, Response, ResponseStatus
-from tests.integration.servers import CeleryWorker, Gunicorn, Process, RedisServer, wait_for
+from tests.integration.servers import (
+    NEEDS_REDIS_SERVER,
+    SHARES_POSTGRES,
+    CeleryWorker,
+    Gunicorn,
+    Process,
+    RedisServer,
+    wait_for,
+)
 from tests.integration.test_faults import Respondent, finished, make_survey, queued_messages
 
-pytestmark = [
-    pytest.mark.skipif(
-        settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql",
-        reason="needs PostgreSQL shared with gunicorn and the worker: set DATABASE_URL",
-    ),
-    pytest.mark.skipif(shutil.which("redis-server") is None, reason="needs redis-server"),
-    pytest.mark.django_db(transaction=True),
-]
+pytestmark = [*SHARES_POSTGRES, NEEDS_REDIS_SERVER]
 
 
 @pytest.mark.timeout(300)

@@ -13,19 +13,16 @@ import threading
 import time
 
 import pytest
-from django.conf import settings
 
 from surveys.models import Response
-from tests.integration.servers import Browser, Gunicorn
+from tests.integration.servers import (
+    SHARES_POSTGRES,
+    Browser,
+    Gunicorn,
+)
 from tests.integration.test_faults import make_survey
 
-pytestmark = [
-    pytest.mark.skipif(
-        settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql",
-        reason="needs PostgreSQL shared with gunicorn: set DATABASE_URL=postgres://…",
-    ),
-    pytest.mark.django_db(transaction=True),
-]
+pytestmark = SHARES_POSTGRES
 
 TIMEOUT = 2  # REQUEST_BODY_TIMEOUT given to the server
 

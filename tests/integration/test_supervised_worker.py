@@ -16,14 +16,12 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 import signal
 import subprocess
 import time
 
 import numpy as np
 import pytest
-from django.conf import settings
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
@@ -33,7 +31,9 @@ from tests.analysis.test_runs import import_arrays
 from tests.factories import MembershipFactory
 from tests.integration.servers import (
     BIN,
+    NEEDS_REDIS_SERVER,
     PROJECT,
+    SHARES_POSTGRES,
     Browser,
     Process,
     RedisServer,
@@ -43,14 +43,7 @@ from tests.integration.servers import (
 )
 from workspaces.models import Role
 
-pytestmark = [
-    pytest.mark.skipif(
-        settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql",
-        reason="needs PostgreSQL shared with the supervised processes: set DATABASE_URL",
-    ),
-    pytest.mark.skipif(shutil.which("redis-server") is None, reason="needs redis-server"),
-    pytest.mark.django_db(transaction=True),
-]
+pytestmark = [*SHARES_POSTGRES, NEEDS_REDIS_SERVER]
 
 CONF = PROJECT / "deploy" / "supervisord.conf"
 PROGRAMS = ("web", "worker", "beat")

@@ -10,11 +10,8 @@ Skipped unless the suite runs on PostgreSQL and redis-server is installed.
 
 from __future__ import annotations
 
-import shutil
-
 import numpy as np
 import pytest
-from django.conf import settings
 
 from analysis import runs
 from analysis.core import synthetic
@@ -24,6 +21,8 @@ from tests.analysis.test_runs import import_arrays
 from tests.factories import WorkspaceFactory
 from tests.integration.servers import (
     APP_NAME,
+    NEEDS_REDIS_SERVER,
+    SHARES_POSTGRES,
     CeleryWorker,
     Process,
     RedisServer,
@@ -32,14 +31,7 @@ from tests.integration.servers import (
 )
 from tests.integration.test_faults import point_celery_at
 
-pytestmark = [
-    pytest.mark.skipif(
-        settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql",
-        reason="needs PostgreSQL shared with the worker: set DATABASE_URL=postgres://…",
-    ),
-    pytest.mark.skipif(shutil.which("redis-server") is None, reason="needs redis-server"),
-    pytest.mark.django_db(transaction=True),
-]
+pytestmark = [*SHARES_POSTGRES, NEEDS_REDIS_SERVER]
 
 
 def long_run() -> AnalysisRun:

@@ -7,7 +7,6 @@ Skipped unless the suite runs on PostgreSQL (the pass that starts real processes
 from __future__ import annotations
 
 import json
-import shutil
 import warnings
 
 import pytest
@@ -16,14 +15,21 @@ from django.conf import settings
 from threadpoolctl import threadpool_info
 
 from analysis.threads import available_cores, threads_per_process
-from tests.integration.servers import BIN, Process, RedisServer, app_env, wait_for
+from tests.integration.servers import (
+    BIN,
+    NEEDS_REDIS_SERVER,
+    Process,
+    RedisServer,
+    app_env,
+    wait_for,
+)
 
 pytestmark = [
     pytest.mark.skipif(
         settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql",
         reason="starts a worker process: runs in the PostgreSQL pass",
     ),
-    pytest.mark.skipif(shutil.which("redis-server") is None, reason="needs redis-server"),
+    NEEDS_REDIS_SERVER,
 ]
 
 

@@ -22,7 +22,6 @@ from collections.abc import Callable
 from itertools import count
 
 import pytest
-from django.conf import settings
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from rest_framework.authtoken.models import Token
 
@@ -30,6 +29,7 @@ from jtbd.models import DesiredOutcome, Job, JobStep
 from tests.factories import JobFactory, MembershipFactory
 from tests.integration.servers import (
     APP_NAME,
+    SHARES_POSTGRES,
     Browser,
     Gunicorn,
     PgRelay,
@@ -41,13 +41,7 @@ from tests.integration.servers import (
 )
 from workspaces.models import Role
 
-pytestmark = [
-    pytest.mark.skipif(
-        settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql",
-        reason="needs PostgreSQL shared with gunicorn: set DATABASE_URL=postgres://…",
-    ),
-    pytest.mark.django_db(transaction=True),
-]
+pytestmark = SHARES_POSTGRES
 
 UNAVAILABLE = 503
 PASSWORD = "a-researcher-password"
