@@ -16,7 +16,7 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from http.cookies import SimpleCookie
@@ -118,6 +118,20 @@ class Process:
             except ProcessLookupError:
                 pass
         self._log.close()
+
+
+@contextlib.contextmanager
+def stopped_after(processes: list[Process], log: Callable[[], str] | None = None) -> Iterator[None]:
+    """Stops the processes when the block ends, newest first (the list may grow inside it), and
+    prints their logs (or `log()`) if it fails."""
+    try:
+        yield
+    except BaseException:
+        print(log() if log else "\n".join(p.log() for p in processes))
+        raise
+    finally:
+        for process in reversed(processes):
+            process.stop()
 
 
 def app_env(**overrides: str) -> dict[str, str]:

@@ -24,6 +24,7 @@ from tests.integration.servers import (
     Browser,
     Gunicorn,
     read_form,
+    stopped_after,
 )
 from tests.security.test_isolation import assert_unchanged, snapshot
 
@@ -117,7 +118,7 @@ def test_the_reported_bad_inputs_get_400_through_gunicorn_on_postgresql_and_stor
     submit_path = f"/api/public/surveys/{survey.public_token}/responses/"
     server = Gunicorn(tmp_path, workers=1, threads=2)
     rows = snapshot()  # every row of every table: a refusal changes none
-    try:
+    with stopped_after([server]):
         browser = Browser(server.port)
         for name, (body, says) in json_cases(survey).items():
             reply = browser.post_json(submit_path, body)
@@ -189,8 +190,3 @@ def test_the_reported_bad_inputs_get_400_through_gunicorn_on_postgresql_and_stor
         assert Response.objects.count() == 1
         assert_unchanged(rows)
         assert "Traceback" not in server.log() and "Internal Server Error" not in server.log()
-    except BaseException:
-        print(server.log())
-        raise
-    finally:
-        server.stop()

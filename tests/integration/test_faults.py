@@ -52,6 +52,7 @@ from tests.integration.servers import (
     fill_form,
     pg_connect,
     read_form,
+    stopped_after,
     wait_for,
 )
 
@@ -220,7 +221,7 @@ def test_respondents_finish_while_redis_is_killed_and_each_request_reaches_it_on
     broker = RedisServer(tmp_path)
     processes: list[Process] = [broker]
     workers, threads = 2, 2
-    try:
+    with stopped_after(processes):
         server = Gunicorn(tmp_path, workers=workers, threads=threads, REDIS_URL=broker.url)
         processes.append(server)
         people = [Respondent(server.port, inv, i) for i, inv in enumerate(invitations)]
@@ -324,12 +325,6 @@ def test_respondents_finish_while_redis_is_killed_and_each_request_reaches_it_on
         for each in (survey, other, fresh):
             last = Response.objects.filter(survey=each).latest("completed_at").completed_at
             assert done.filter(survey=each, processed_at__gt=last).exists(), each
-    except BaseException:
-        print("\n".join(p.log() for p in processes))
-        raise
-    finally:
-        for process in reversed(processes):
-            process.stop()
 
 
 @NEEDS_REDIS_SERVER
@@ -402,7 +397,7 @@ def test_a_final_page_whose_database_backend_is_terminated_answers_503_and_store
     survey, (invitation, api_invitation) = make_survey(outcomes=8, invitations=2)
     codes = survey.current_version.outcome_codes
     server = Gunicorn(tmp_path, workers=1, threads=2)
-    try:
+    with stopped_after([server]):
         person = Respondent(server.port, invitation, seed=7)
         fields, _ = person.answer_until_final()
         response = Response.objects.get(invitation=invitation)
@@ -448,11 +443,6 @@ def test_a_final_page_whose_database_backend_is_terminated_answers_503_and_store
         stored = Response.objects.get(invitation=api_invitation)
         assert stored_answers(stored) == expected_answers(api.seed, codes)
         assert Outbox.objects.count() == 2
-    except BaseException:
-        print(server.log())
-        raise
-    finally:
-        server.stop()
 
 
 @pytest.mark.timeout(120)
@@ -469,7 +459,7 @@ def test_a_persistent_connection_dropped_between_requests_never_gives_a_500(
         DB_CONN_MAX_AGE="600",
         DB_CONN_HEALTH_CHECKS="1" if health_checks else "0",
     )
-    try:
+    with stopped_after([server]):
         browser = Browser(server.port)
         assert browser.get(invitation.path()).status == 200
         with pg_connect() as admin:
@@ -497,11 +487,6 @@ def test_a_persistent_connection_dropped_between_requests_never_gives_a_500(
         # Either way the broken connection is gone: the next request works.
         assert browser.get(invitation.path()).status == 200
         assert Response.objects.count() == 0  # only pages were viewed
-    except BaseException:
-        print(server.log())
-        raise
-    finally:
-        server.stop()
 
 
 # --- 3. 200 respondents at once --------------------------------------------------------------
@@ -520,7 +505,7 @@ def test_two_hundred_respondents_with_repeated_final_submits_each_store_one_resp
     # and everyone else once through the web.
     repeated, web_and_api, api_only = range(0, 50), range(50, 70), range(70, 95)
     server = Gunicorn(tmp_path, workers=4, threads=4)
-    try:
+    with stopped_after([server]):
         people = [Respondent(server.port, inv, i) for i, inv in enumerate(invitations)]
         api_replies: dict[int, list[Reply]] = {}
         final_replies: dict[int, list[Reply]] = {}
@@ -598,8 +583,3 @@ def test_two_hundred_respondents_with_repeated_final_submits_each_store_one_resp
         completions = Outbox.objects.filter(survey=survey, kind="response_completed")
         assert 1 <= completions.count() <= people_count
         assert not completions.filter(processed_at=None).exists()
-    except BaseException:
-        print(server.log())
-        raise
-    finally:
-        server.stop()

@@ -24,6 +24,7 @@ from tests.integration.servers import (
     Gunicorn,
     Process,
     RedisServer,
+    stopped_after,
     wait_for,
 )
 from tests.integration.test_faults import Respondent, finished, make_survey, queued_messages
@@ -40,7 +41,7 @@ def test_requests_sent_just_before_redis_died_and_those_joining_them_are_process
     def log() -> str:
         return "\n".join(p.log() for p in processes)
 
-    try:
+    with stopped_after(processes, log):
         server = Gunicorn(tmp_path, workers=1, threads=2, REDIS_URL=broker.url)
         processes.append(server)
         people = [Respondent(server.port, inv, i) for i, inv in enumerate(invitations)]
@@ -92,9 +93,3 @@ def test_requests_sent_just_before_redis_died_and_those_joining_them_are_process
         assert run.created_at > last
         print(f"\nre-analysis {run.status}: {run.fingerprint.get('responses')} responses")
         assert run.fingerprint.get("responses") == 4, (run.status, run.error)
-    except BaseException:
-        print(log())
-        raise
-    finally:
-        for process in reversed(processes):
-            process.stop()

@@ -19,6 +19,7 @@ from tests.integration.servers import (
     SHARES_POSTGRES,
     Browser,
     Gunicorn,
+    stopped_after,
 )
 from tests.integration.test_faults import make_survey
 
@@ -57,7 +58,7 @@ def test_a_body_shorter_than_declared_is_refused_in_time_and_frees_the_thread(tm
     survey, _ = make_survey(outcomes=4, invitations=0)
     path = f"/api/public/surveys/{survey.public_token}/responses/"
     server = Gunicorn(tmp_path, workers=1, threads=1, REQUEST_BODY_TIMEOUT=str(TIMEOUT))
-    try:
+    with stopped_after([server]):
         started = time.monotonic()
         slow = send_head(server.port, path, declared=1000, first=b'{"answers": ')
         # Another request, while the only thread waits for the rest of that body.
@@ -77,11 +78,6 @@ def test_a_body_shorter_than_declared_is_refused_in_time_and_frees_the_thread(tm
         assert other and other[0].status == 405, other  # GET on a POST route: answered
         assert other[0].seconds < TIMEOUT + 3, other[0].seconds
         assert not Response.objects.exists()
-    except BaseException:
-        print(server.log())
-        raise
-    finally:
-        server.stop()
 
 
 @pytest.mark.timeout(120)
@@ -89,7 +85,7 @@ def test_a_body_that_stalls_half_way_is_refused_and_a_whole_one_is_served(tmp_pa
     survey, _ = make_survey(outcomes=4, invitations=0)
     path = f"/api/public/surveys/{survey.public_token}/responses/"
     server = Gunicorn(tmp_path, workers=1, threads=1, REQUEST_BODY_TIMEOUT=str(TIMEOUT))
-    try:
+    with stopped_after([server]):
         body = b'{"answers": {}}' + b" " * 985
         # Half the body a little at a time, each pause shorter than the timeout, then nothing.
         stalling = send_head(server.port, path, declared=len(body), first=b"")
@@ -113,8 +109,3 @@ def test_a_body_that_stalls_half_way_is_refused_and_a_whole_one_is_served(tmp_pa
         assert answer.startswith(b"HTTP/1.1 400"), answer[:300]
         assert b"ended after 10 of the 1000 bytes" in answer
         assert not Response.objects.exists()
-    except BaseException:
-        print(server.log())
-        raise
-    finally:
-        server.stop()

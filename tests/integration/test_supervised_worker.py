@@ -39,6 +39,7 @@ from tests.integration.servers import (
     RedisServer,
     app_env,
     free_port,
+    stopped_after,
     wait_for,
 )
 from workspaces.models import Role
@@ -143,7 +144,7 @@ def test_analyses_requested_through_redis_outages_and_a_killed_worker_all_finish
         )
         return done.count() == len(set(ids))
 
-    try:
+    with stopped_after(processes, log):
         wait_for(lambda: supervisor.running() == set(PROGRAMS), 60, "supervisord", log())
         wait_for(lambda: "ready." in supervisor.log(100_000), 60, "the worker", log())
         wait_for(lambda: _answers(port), 60, "gunicorn", log())
@@ -197,12 +198,6 @@ def test_analyses_requested_through_redis_outages_and_a_killed_worker_all_finish
             assert AnalysisRun.objects.filter(survey=each, status=RunStatus.SUCCEEDED).exists()
         assert not AnalysisRun.objects.filter(status=RunStatus.QUEUED).exists()
         assert supervisor.running() == set(PROGRAMS)
-    except BaseException:
-        print(log())
-        raise
-    finally:
-        for process in reversed(processes):
-            process.stop()
 
 
 def _answers(port: int) -> bool:

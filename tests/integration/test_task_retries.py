@@ -27,6 +27,7 @@ from tests.integration.servers import (
     Process,
     RedisServer,
     pg_connect,
+    stopped_after,
     wait_for,
 )
 from tests.integration.test_faults import point_celery_at
@@ -91,7 +92,7 @@ def test_an_analysis_whose_connection_drops_three_times_retries_and_succeeds(tmp
     def log() -> str:
         return "\n".join(p.log() for p in processes)
 
-    try:
+    with stopped_after(processes, log):
         drop_connections_while_running(run.pk, 3, log)
         done = wait_for(lambda: finished(run.pk), 180, "the run to finish", log())
         print(f"\n{done.status} after {done.retries} retries, {done.attempts} attempt(s)")
@@ -99,12 +100,6 @@ def test_an_analysis_whose_connection_drops_three_times_retries_and_succeeds(tmp
         assert done.error == ""
         # Three retries after dropped connections; no worker was lost.
         assert (done.retries, done.attempts, done.requeues) == (3, 1, 0)
-    except BaseException:
-        print(log())
-        raise
-    finally:
-        for process in reversed(processes):
-            process.stop()
 
 
 @pytest.mark.timeout(300)
@@ -124,15 +119,9 @@ def test_an_analysis_out_of_retries_goes_back_to_the_queue_and_the_sweep_finishe
     def log() -> str:
         return "\n".join(p.log() for p in processes)
 
-    try:
+    with stopped_after(processes, log):
         drop_connections_while_running(run.pk, 2, log)  # the first try and its one retry
         done = wait_for(lambda: finished(run.pk), 180, "the run to finish", log())
         print(f"\n{done.status}: {done.requeues} requeue(s), {done.attempts} attempt(s)")
         assert done.status == RunStatus.SUCCEEDED, done.error
         assert (done.requeues, done.attempts) == (1, 1)
-    except BaseException:
-        print(log())
-        raise
-    finally:
-        for process in reversed(processes):
-            process.stop()

@@ -37,6 +37,7 @@ from tests.integration.servers import (
     app_backend_waiting_on_a_lock,
     database_url,
     pg_connect,
+    stopped_after,
     wait_for,
 )
 from workspaces.models import Role
@@ -129,7 +130,7 @@ def in_background(request: Callable[[], Reply]) -> tuple[threading.Thread, list[
 @pytest.mark.timeout(180)
 def test_a_job_whose_backend_is_terminated_while_its_answer_is_built_is_not_stored(tmp_path):
     server = Gunicorn(tmp_path, workers=1, threads=2)
-    try:
+    with stopped_after([server]):
         person = Researcher(server.port)
         statement = "Get a purchased tool adopted across every team"
         # The answer counts the new job's outcomes: with that table locked, the request stops
@@ -156,11 +157,6 @@ def test_a_job_whose_backend_is_terminated_while_its_answer_is_built_is_not_stor
         assert json.loads(again.text)["step_count"] == 8
         assert stored(Job, statement) == 1
         assert JobStep.objects.filter(job__statement=statement).count() == 8
-    except BaseException:
-        print(server.log())
-        raise
-    finally:
-        server.stop()
 
 
 @pytest.mark.timeout(180)
@@ -168,7 +164,7 @@ def test_an_outcome_whose_backend_is_terminated_after_its_insert_is_stored_only_
     tmp_path,
 ):
     server = Gunicorn(tmp_path, workers=1, threads=2)
-    try:
+    with stopped_after([server]):
         person = Researcher(server.port)
         statement = "Minimize the time it takes to find who has not started"
         with (
@@ -225,11 +221,6 @@ def test_an_outcome_whose_backend_is_terminated_after_its_insert_is_stored_only_
         (reply,) = holder
         assert reply.status in (201, UNAVAILABLE), (reply.status, reply.text[:500])
         assert stored(DesiredOutcome, statement) == (1 if reply.status == 201 else 0), reply.status
-    except BaseException:
-        print(server.log())
-        raise
-    finally:
-        server.stop()
 
 
 @pytest.mark.timeout(240)
@@ -240,7 +231,7 @@ def test_writes_through_the_api_and_pages_under_terminated_backends_store_once_p
     seconds = 12
     attempts: list[tuple[str, str, int]] = []  # (what, statement, status)
     numbers = count()
-    try:
+    with stopped_after([server], lambda: server.log(tail=20000)):
         people = [Researcher(server.port) for _ in range(3)]
         for person in people:
             person.sign_in()
@@ -302,11 +293,6 @@ def test_writes_through_the_api_and_pages_under_terminated_backends_store_once_p
             assert by_status.get((what, UNAVAILABLE), 0) >= 3, by_status  # the fault happened
             success = 302 if what == "page job" else 201
             assert by_status.get((what, success), 0) >= 3, by_status
-    except BaseException:
-        print(server.log(tail=20000))
-        raise
-    finally:
-        server.stop()
 
 
 @pytest.mark.timeout(180)
@@ -315,7 +301,7 @@ def test_a_write_whose_commit_answer_is_lost_answers_what_the_database_stored(tm
     server = Gunicorn(
         tmp_path, workers=1, threads=1, DATABASE_URL=database_url(APP_NAME, port=relay.port)
     )
-    try:
+    with stopped_after([server]):
         person = Researcher(server.port)
         statement = "Get a purchased tool adopted by the night shift"
         relay.lose_next_commit_answer()
@@ -331,9 +317,4 @@ def test_a_write_whose_commit_answer_is_lost_answers_what_the_database_stored(tm
         refused = person.new_job("")
         assert refused.status == 400, (refused.status, refused.text[:500])
         assert stored(Job, "") == 0
-    except BaseException:
-        print(server.log())
-        raise
-    finally:
-        server.stop()
         relay.close()

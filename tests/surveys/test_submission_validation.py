@@ -10,28 +10,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from surveys.fastpath.quick import read_public_submission
+from surveys.fastpath.reference import problems_of
 from surveys.public_api import PublicSubmissionSerializer
-
-
-def _flatten(errors, prefix: str = "") -> list[dict]:
-    """DRF's nested errors as the API lists them (what the view answered before)."""
-    if isinstance(errors, dict):
-        out = []
-        for name, value in errors.items():
-            field = name if name != "non_field_errors" else prefix.rstrip(".")
-            out += _flatten(value, f"{prefix}{field}.")
-        return out
-    if isinstance(errors, list) and errors and isinstance(errors[0], dict | list):
-        return [p for item in errors for p in _flatten(item, prefix)]
-    messages = errors if isinstance(errors, list) else [errors]
-    return [{"field": prefix.rstrip(".") or "body", "message": str(m)} for m in messages]
 
 
 def drf_reading(data: object) -> tuple[dict, list[dict]]:
     serializer = PublicSubmissionSerializer(data=data)
     if serializer.is_valid():
         return dict(serializer.validated_data), []
-    return {}, _flatten(serializer.errors)
+    return {}, problems_of(serializer.errors)
 
 
 ANSWERS = {"ratings": {"O001": {"importance": 5, "satisfaction": 2}}, "profile": {"role": "x"}}
