@@ -13,23 +13,8 @@ from django.utils import timezone
 
 from analysis import runs
 from analysis.models import AnalysisRun, RunStatus
-from analysis.parameters import clean_parameters
 from analysis.tasks import run_analysis
-from tests.analysis.test_runs import import_arrays, published_example
-
-
-def held_run(workspace, **fields) -> AnalysisRun:
-    survey = import_arrays(workspace, *published_example())
-    return AnalysisRun.objects.create(
-        survey=survey,
-        parameters=clean_parameters({"segments": "off"}),
-        status=RunStatus.RUNNING,
-        task_id="task-1",
-        claim_token="held",
-        attempts=1,
-        started_at=timezone.now(),
-        **fields,
-    )
+from tests.analysis.test_runs import held_run
 
 
 def test_retries_of_the_holding_task_are_not_counted_as_lost_workers(workspace):

@@ -94,6 +94,21 @@ def published_example() -> tuple[np.ndarray, np.ndarray]:
     return imp, sat
 
 
+def held_run(workspace, **fields) -> AnalysisRun:
+    """A run of the published example that a worker has claimed and is running."""
+    survey = import_arrays(workspace, *published_example())
+    fields = {"claim_token": "held", **fields}
+    return AnalysisRun.objects.create(
+        survey=survey,
+        parameters=clean_parameters({"segments": "off"}),
+        status=RunStatus.RUNNING,
+        task_id="task-1",
+        attempts=1,
+        started_at=timezone.now(),
+        **fields,
+    )
+
+
 def run_now(survey, **parameters) -> AnalysisRun:
     """Queue a run (without the broker) and execute it through the task's code path."""
     run = AnalysisRun.objects.create(survey=survey, parameters=clean_parameters(parameters))
@@ -388,16 +403,7 @@ def test_a_second_delivery_of_a_finished_run_does_nothing(workspace):
 
 
 def test_a_running_run_is_left_to_its_holder_but_a_redelivery_of_its_task_takes_over(workspace):
-    survey = import_arrays(workspace, *published_example())
-    run = AnalysisRun.objects.create(
-        survey=survey,
-        parameters=clean_parameters({"segments": "off"}),
-        status=RunStatus.RUNNING,
-        task_id="task-1",
-        claim_token="held-by-a-worker-that-died",
-        attempts=1,
-        started_at=timezone.now(),
-    )
+    run = held_run(workspace, claim_token="held-by-a-worker-that-died")
     assert runs.execute_run(run.pk, task_id="task-2") is None  # another task: not ours
     assert runs.execute_run(run.pk) is None
     finished = runs.execute_run(run.pk, task_id="task-1")  # the same message, redelivered
