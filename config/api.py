@@ -48,10 +48,18 @@ class AutoSchema(openapi.AutoSchema):
         if "{" in self.path:
             codes[404] = "No such object in your workspaces (or no such link)."
         if self.method in _WRITES:
+            # A body that stops arriving is refused before the view (config/wsgi.py).
+            codes[408] = "The request body stopped arriving; nothing was stored."
             codes[413] = "The request body is larger than the upload limit."
             codes[415] = "The body's content type is not one this operation reads."
         if public or self.view.get_throttles():
             codes[429] = "Too many requests; try again after Retry-After seconds."
+        # The database went away mid-request (config/faults.py): nothing was stored, and the
+        # same request may be sent again after Retry-After seconds.
+        codes[503] = (
+            "The service is briefly unavailable; nothing was stored. "
+            "Send the same request again after Retry-After seconds."
+        )
         return codes
 
     def _get_response_bodies(self, direction: Direction = "response") -> dict:

@@ -150,6 +150,7 @@ def test_a_job_whose_backend_is_terminated_while_its_answer_is_built_is_not_stor
         (reply,) = holder
         assert reply.status == UNAVAILABLE, (reply.status, reply.text[:500])
         assert reply.headers["Retry-After"].isdigit()
+        assert list(json.loads(reply.text)) == ["detail"]  # the schema's Error body
         assert stored(Job, statement) == 0
 
         again = person.new_job(statement)

@@ -56,6 +56,22 @@ def test_the_schema_has_every_operation_and_none_failed_to_load():
     assert all(result.ok() for result in schema.get_all_operations())
 
 
+def test_every_operation_documents_the_retryable_503_and_every_write_the_408():
+    """Answers given before or around the view (config/faults.py, config/wsgi.py) are in the
+    schema too, so a client reading it knows a 503 stored nothing and may be sent again."""
+    document = APIClient().get("/api/schema/?format=json").json()
+    checked = 0
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            if method not in ("get", "post", "put", "patch", "delete"):
+                continue
+            responses = operation["responses"]
+            assert "nothing was stored" in responses["503"]["description"], (method, path)
+            assert ("408" in responses) == (method in ("post", "put", "patch")), (method, path)
+            checked += 1
+    assert checked >= 60
+
+
 @pytest.fixture
 def in_process_requests():
     """Requests run in this thread on the test's own database connection: like Django's test
