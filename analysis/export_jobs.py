@@ -11,7 +11,9 @@ the download.
 A job whose worker is lost (killed, out of memory) stays "running" until `sweep_jobs`, run by
 Celery beat with the analysis sweep, finds it running for longer than any task may run (the
 analysis lease) and queues it again; after `MAX_ATTEMPTS` claims it fails, saying the worker was
-lost each time. A queued job whose message Redis lost is handed over again by the same sweep.
+lost each time. A queued job whose message Redis lost, or that could not be handed to the broker
+at all (Redis down when it was requested), is handed over again by the same sweep
+(`ExportJob.objects.stale_queued`, the rule analysis runs follow).
 """
 
 from __future__ import annotations
@@ -23,11 +25,12 @@ from functools import partial
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 
 from analysis.export_formats import FORMATS, listed
-from analysis.models import NEVER_ENQUEUED_GRACE, AnalysisRun, ExportJob, ExportStatus
+from analysis.models import AnalysisRun, ExportJob, ExportStatus
+from analysis.runs import lease
 
 log = logging.getLogger(__name__)
 
@@ -70,17 +73,16 @@ def request_export(*, run: AnalysisRun, fmt: str, segment: object = None, by=Non
 
 
 def enqueue(job_id: int) -> bool:
-    """Hand the job's task to the broker; never raises (a failure marks the job failed)."""
+    """Hand the job's task to the broker; never raises. On failure the job stays queued, saying
+    so, and `sweep_jobs` tries again."""
     from analysis.tasks import build_export
 
     try:
         build_export.apply_async((job_id,))
-    except Exception as exc:  # broker down: say so on the job instead of leaving it queued
-        log.warning("Export job %s not handed to the broker: %s", job_id, exc)
+    except Exception as exc:  # broker down, connection refused, timeouts: all the same here
+        log.warning("Export job %s not handed to the broker yet: %s", job_id, exc)
         ExportJob.objects.filter(pk=job_id, status=ExportStatus.QUEUED).update(
-            status=ExportStatus.FAILED,
-            error=f"Could not start the export: {exc}",
-            finished_at=timezone.now(),
+            stage="Waiting for the task queue to come back"
         )
         return False
     ExportJob.objects.filter(pk=job_id, status=ExportStatus.QUEUED).update(
@@ -92,10 +94,8 @@ def enqueue(job_id: int) -> bool:
 def sweep_jobs(now=None, *, requeue_after: timedelta = timedelta(minutes=5)) -> int:
     """Queue again the jobs whose worker was lost and hand over the queued jobs whose message
     was lost; fail the jobs lost `MAX_ATTEMPTS` times. Returns how many were handed over."""
-    from analysis.runs import lease
-
     now = now or timezone.now()
-    lost = ExportJob.objects.filter(status=ExportStatus.RUNNING, started_at__lt=now - lease())
+    lost = ExportJob.objects.abandoned(now, lease=lease())
     lost.filter(attempts__gte=MAX_ATTEMPTS).update(
         status=ExportStatus.FAILED,
         stage="Failed",
@@ -103,11 +103,9 @@ def sweep_jobs(now=None, *, requeue_after: timedelta = timedelta(minutes=5)) -> 
         "each time (for example killed for using too much memory).",
         finished_at=now,
     )
-    stale = ExportJob.objects.filter(status=ExportStatus.QUEUED).filter(
-        Q(enqueued_at=None, created_at__lt=now - NEVER_ENQUEUED_GRACE)
-        | Q(enqueued_at__lt=now - requeue_after)
+    ids = list(
+        ExportJob.objects.stale_queued(now, after=requeue_after).values_list("id", flat=True)
     )
-    ids = list(stale.values_list("id", flat=True))
     for job_id in lost.values_list("id", flat=True):
         requeued = ExportJob.objects.filter(pk=job_id, status=ExportStatus.RUNNING).update(
             status=ExportStatus.QUEUED, progress=0, stage="Waiting for a worker (again)"

@@ -19,6 +19,7 @@ Pages, the API and exports only read these rows; statistics are computed by `run
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Self
 
 import numpy as np
 from django.conf import settings
@@ -48,7 +49,25 @@ class RunStatus(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
-class AnalysisRunQuerySet(models.QuerySet):
+class BackgroundWorkQuerySet(models.QuerySet):
+    """Rows of work handed to a worker through the broker (analysis runs, export jobs), which
+    share the status values "queued" and "running" and the fields the sweeps read."""
+
+    def stale_queued(self, now=None, *, after: timedelta) -> Self:
+        """Queued and never handed to the broker, or handed over longer than `after` ago and
+        still not started: its message may be lost (broker down at enqueue, queue purged)."""
+        now = now or timezone.now()
+        return self.filter(status="queued").filter(
+            Q(enqueued_at=None, created_at__lt=now - NEVER_ENQUEUED_GRACE)
+            | Q(enqueued_at__lt=now - after)
+        )
+
+    def abandoned(self, now=None, *, lease: timedelta) -> Self:
+        """Running for longer than the lease: no worker can still be working on them."""
+        return self.filter(status="running", started_at__lt=(now or timezone.now()) - lease)
+
+
+class AnalysisRunQuerySet(BackgroundWorkQuerySet):
     def for_user(self, user) -> AnalysisRunQuerySet:
         if not user.is_authenticated:
             return self.none()
@@ -67,19 +86,6 @@ class AnalysisRunQuerySet(models.QuerySet):
             .order_by("-finished_at", "-id")
             .first()
         )
-
-    def stale_queued(self, now=None, *, after: timedelta) -> AnalysisRunQuerySet:
-        """Queued and never handed to the broker, or handed over longer than `after` ago and
-        still not started: its message may be lost (broker down at enqueue, queue purged)."""
-        now = now or timezone.now()
-        return self.filter(status=RunStatus.QUEUED).filter(
-            Q(enqueued_at=None, created_at__lt=now - NEVER_ENQUEUED_GRACE)
-            | Q(enqueued_at__lt=now - after)
-        )
-
-    def abandoned(self, now=None, *, lease: timedelta) -> AnalysisRunQuerySet:
-        """Running for longer than the lease: no worker can still be working on them."""
-        return self.filter(status=RunStatus.RUNNING, started_at__lt=(now or timezone.now()) - lease)
 
 
 class AnalysisRun(models.Model):
@@ -368,6 +374,8 @@ class ExportJob(models.Model):
     )
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = BackgroundWorkQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -209,3 +209,33 @@ def test_the_sweep_rebuilds_jobs_whose_worker_was_lost_and_fails_them_after_thre
     assert busy.status == ExportStatus.RUNNING  # its worker may still be building it
     assert (message_lost.status, message_lost.attempts) == (ExportStatus.SUCCEEDED, 1)
     assert just_sent.status == ExportStatus.QUEUED
+
+
+def test_a_broker_failure_leaves_the_job_queued_and_the_sweep_builds_it(
+    survey, django_capture_on_commit_callbacks
+):
+    from datetime import timedelta
+    from unittest import mock
+
+    from django.utils import timezone
+
+    from analysis.models import AnalysisRun
+
+    run = AnalysisRun.objects.latest_succeeded(survey)
+    with (
+        mock.patch(
+            "analysis.tasks.build_export.apply_async", side_effect=ConnectionError("redis down")
+        ),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        job = export_jobs.request_export(run=run, fmt="csv")
+    job.refresh_from_db()
+    # Not failed: a broker that is briefly away loses nothing.
+    assert (job.status, job.enqueued_at, job.error) == (ExportStatus.QUEUED, None, "")
+    assert job.stage == "Waiting for the task queue to come back"
+
+    assert export_jobs.sweep_jobs() == 0  # too recent: its after-commit enqueue may be coming
+    assert export_jobs.sweep_jobs(timezone.now() + timedelta(minutes=2)) == 1
+    job.refresh_from_db()
+    assert job.status == ExportStatus.SUCCEEDED and job.attempts == 1
+    assert bytes(job.content).startswith(b"rank,code,")
