@@ -120,6 +120,7 @@ def seed(args: argparse.Namespace) -> tuple[str, list[str]]:
             step=steps[i % len(steps)],
             statement=f"Minimize the time it takes to finish adoption task number {i}",
             status=OutcomeStatus.APPROVED,
+            confirm_flagged=True,
         )
     survey = services.create_survey(workspace=workspace, job=job, title=f"Load {stamp}")
     Question.objects.create(

@@ -381,10 +381,7 @@ class DesiredOutcomeViewSet(viewsets.ModelViewSet):
                 outcome=outcome, confirm_flagged=data.validated_data["confirm_flagged"]
             )
         except services.FlaggedOutcome as exc:
-            return Response(
-                {"detail": exc.message, "flagged": flagged_list(exc.flagged)},
-                status=status.HTTP_400_BAD_REQUEST,
-            )
+            raise flagged_error(exc) from None
         return Response(self.get_serializer(outcome).data)
 
 

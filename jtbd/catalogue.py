@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.db import transaction
+from django.template.defaultfilters import pluralize
 
 from config import inputs
 from jtbd.models import (
@@ -302,9 +303,31 @@ def import_json(workspace: Workspace, document: object) -> ImportResult:
         )
         _create_steps_and_outcomes(job, steps)
         job.remember_outcome_codes()
+    notes_out += _flagged_but_approved(job, {o[0] for s in steps for o in s[3]})
     return ImportResult(
         job=job, outcomes=sum(len(s[3]) for s in steps), steps=len(steps), notes=notes_out
     )
+
+
+def _flagged_but_approved(job: Job, codes: set[str]) -> list[str]:
+    """A note naming the imported outcomes that the file marks approved and the statement
+    check flags. The file's status is kept (approving was decided where the file was written,
+    and a catalogue's own export must read back unchanged), but nobody should miss them."""
+    outcomes = list(job.outcomes.all())
+    findings = job.findings_by_code(outcomes)
+    flagged = [
+        o.code
+        for o in outcomes
+        if o.code in codes and o.status == OutcomeStatus.APPROVED and findings[o.code]
+    ]
+    if not flagged:
+        return []
+    shown = ", ".join(flagged[:20]) + (" …" if len(flagged) > 20 else "")
+    return [
+        f"{len(flagged)} outcome{pluralize(len(flagged))} marked approved in the file "
+        f"{pluralize(len(flagged), 'is,are')} flagged by the statement check ({shown}); "
+        f"{pluralize(len(flagged), 'it stays,they stay')} approved: see why on the job page."
+    ]
 
 
 def _create_steps_and_outcomes(
@@ -415,4 +438,11 @@ def import_csv(job: Job, data: bytes | str) -> ImportResult:
         DesiredOutcome.objects.bulk_create(outcomes_to_add)
         _create_steps_and_outcomes(job, new_steps, first_order=job.next_step_order())
         job.remember_outcome_codes()
-    return ImportResult(job=job, outcomes=rows, steps=len(new_steps), ignored_columns=ignored)
+    imported = {o[0] for _, outcomes in grouped.values() for o in outcomes}
+    return ImportResult(
+        job=job,
+        outcomes=rows,
+        steps=len(new_steps),
+        notes=_flagged_but_approved(job, imported),
+        ignored_columns=ignored,
+    )

@@ -65,13 +65,13 @@ def add_outcome(
     statement: str,
     code: str = "",
     status: str = OutcomeStatus.DRAFT,
-    confirm_flagged: bool = True,
+    confirm_flagged: bool = False,
 ) -> DesiredOutcome:
     """Add an outcome at the end of its step, with the next free code unless one is given.
 
-    The page and the API pass the person's `confirm_flagged` (False unless they ticked it):
-    added as approved, a statement the check flags is then refused (FlaggedOutcome), as
-    approve_outcome does. Imports of fielded studies and the demo approve as a matter of fact."""
+    Added as approved, a statement the check flags is refused (FlaggedOutcome) unless
+    `confirm_flagged`, as approve_outcome does: the page and the API pass the person's tick,
+    the import of a fielded study True (its outcomes were approved when it was fielded)."""
     job = Job.objects.select_for_update().get(pk=step.job_id)
     _check_blocking(job, statement)
     code = code.strip() or job.next_outcome_code()
@@ -98,7 +98,7 @@ def update_outcome(
     code: str | None = None,
     step: JobStep | None = None,
     status: str | None = None,
-    confirm_flagged: bool = True,
+    confirm_flagged: bool = False,
 ) -> DesiredOutcome:
     """Change an outcome. The page and the API pass the person's `confirm_flagged`: set to
     approved, a statement the check flags is then refused (FlaggedOutcome, nothing changes),
@@ -110,7 +110,7 @@ def update_outcome(
         outcome.set_statement(statement)
         fields += ["statement", "direction", "metric", "object_of_control", "clarifier"]
     renamed = code is not None and code != outcome.code
-    if code is not None and renamed:
+    if code is not None and renamed:  # (the first test narrows `code` for the type checker)
         if outcome.job.outcomes.exclude(pk=outcome.pk).filter(code=code).exists():
             raise ValidationError({"code": f"Code {code} is already used in this job."})
         published = outcome.job.published_codes()
@@ -257,7 +257,9 @@ def approve_drafts(
 ) -> Approval:
     """Approve the job's drafts (those in `codes`, if given) that the statement check does not
     flag; flagged ones only with `confirm_flagged`, so approving one is always deliberate."""
-    outcomes = list(job.outcomes.select_for_update().order_by("step__order", "order", "id"))
+    outcomes = list(
+        job.outcomes.select_for_update(of=("self",)).order_by("step__order", "order", "id")
+    )
     findings = job.findings_by_code(outcomes)
     wanted = None if codes is None else set(codes)
     drafts = [

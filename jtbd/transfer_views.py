@@ -73,6 +73,8 @@ def job_import_csv(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, f"Imported {n} outcome{pluralize(n)}.")
             if result.ignored_columns:
                 messages.info(request, f"Ignored columns: {', '.join(result.ignored_columns)}")
+            for note in result.notes:
+                messages.warning(request, note)
             return redirect(job)
     status = 400 if problems else 200
     return render(

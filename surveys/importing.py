@@ -124,7 +124,11 @@ def _create_study(
     )
     outcomes = [
         jtbd_services.add_outcome(
-            step=step, statement=f"Outcome {code}", code=code, status=OutcomeStatus.APPROVED
+            step=step,
+            statement=f"Outcome {code}",
+            code=code,
+            status=OutcomeStatus.APPROVED,
+            confirm_flagged=True,  # fielded already: its outcomes were approved then
         )
         for code in parsed.codes
     ]

@@ -62,6 +62,8 @@ def add_outcomes(
 ) -> list[DesiredOutcome]:
     step = step or job.steps.order_by("order").first()
     return [
-        services.add_outcome(step=step, statement=s, status=OutcomeStatus.APPROVED)
+        services.add_outcome(
+            step=step, statement=s, status=OutcomeStatus.APPROVED, confirm_flagged=True
+        )
         for s in statements
     ]

@@ -53,9 +53,10 @@ def rich_job(workspace):
     add(step=steps[1], statement="+Minimize the number of tools the team must check", code="X.1")
     add(
         step=extra,
-        statement="Make the dashboard easy",  # warnings only
+        statement="Make the dashboard easy",  # flagged, approved deliberately
         status=OutcomeStatus.APPROVED,
         code="legacy_7",
+        confirm_flagged=True,
     )
     add(step=extra, statement="Minimize the time it takes to see who has not logged work")
     services.move_outcome(outcome=a, offset=1)  # order inside the step differs from id order
@@ -86,7 +87,12 @@ def test_json_export_imports_into_another_workspace_and_exports_identically(
     )
     assert response.status_code == 201, response.content
     body = response.json()
-    assert (body["steps"], body["outcomes"], body["notes"]) == (9, 5, [])
+    assert (body["steps"], body["outcomes"]) == (9, 5)
+    # Approved in the file although the check flags it: kept, and named.
+    assert body["notes"] == [
+        "1 outcome marked approved in the file is flagged by the statement check (legacy_7); "
+        "it stays approved: see why on the job page."
+    ]
     assert counts() == (before[0] + 1, before[1] + 9, before[2] + 5)
     imported = Job.objects.get(pk=body["job"])
     assert imported.workspace == other_workspace
@@ -334,6 +340,26 @@ def test_the_csv_import_page_names_the_columns_it_ignored(client, researcher, jo
     page = response.content.decode()
     assert "Imported 1 outcome." in page
     assert "Ignored columns: Owner, step_descripton" in page
+
+
+def test_the_csv_import_page_names_approved_rows_the_check_flags(client, researcher, job):
+    client.force_login(researcher)
+    body = (
+        "stage,step_title,code,statement,status\r\n"
+        "define,Define,N1,Minimize the time it takes to name an owner,approved\r\n"
+        "define,Define,N2,Make the dashboard easy,approved\r\n"
+        "define,Define,N3,Make the report nice,draft\r\n"
+    )
+    response = client.post(
+        f"/jobs/{job.pk}/import-csv/",
+        {"file": SimpleUploadedFile("c.csv", body.encode())},
+        follow=True,
+    )
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Imported 3 outcomes." in page
+    assert "1 outcome marked approved in the file is flagged by the statement check (N2)" in page
+    assert job.outcomes.get(code="N2").status == OutcomeStatus.APPROVED
 
 
 def test_a_csv_import_with_only_known_columns_ignores_none(api_as, researcher, job):

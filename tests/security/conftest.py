@@ -142,7 +142,9 @@ def build_world(name: str, text: Callable[[str], str], *, slug: str) -> World:
     for step in steps[:2]:
         JobStep.objects.filter(pk=step.pk).update(title=t(step.title))
     outcomes = [
-        jtbd_services.add_outcome(step=steps[0], statement=s, status=OutcomeStatus.APPROVED)
+        jtbd_services.add_outcome(
+            step=steps[0], statement=s, status=OutcomeStatus.APPROVED, confirm_flagged=True
+        )
         for s in WORLD_OUTCOMES
     ]
     # Stored as a researcher's edit stores it; the statement checker is not under test here.
