@@ -21,11 +21,13 @@ import logging
 import sys
 import time
 
-from django.db import InterfaceError, OperationalError, connection, connections, transaction
+from django.db import connection, connections, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from django.utils.cache import add_never_cache_headers
 from django.views import defaults
+
+from config.retries import TRANSIENT_ERRORS
 
 log = logging.getLogger(__name__)
 
@@ -52,17 +54,9 @@ class DatabaseUnavailableMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        if not isinstance(exception, OperationalError | InterfaceError):
+        if not isinstance(exception, TRANSIENT_ERRORS):
             return None
-        log.warning(
-            "Database unavailable during %s %s: %s",
-            request.method,
-            request.path,
-            str(exception).strip().splitlines()[0] if str(exception).strip() else "",
-            exc_info=exception,
-        )
-        _drop_connections()
-        return unavailable(request)
+        return _database_lost(request, exception, "during")
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
@@ -73,16 +67,23 @@ def server_error(request: HttpRequest) -> HttpResponse:
     handler instead, which calls this inside its `except` block, so the exception is at hand:
     a lost connection there is the same retryable 503, and anything else the usual 500 page."""
     exception = sys.exc_info()[1]
-    if isinstance(exception, OperationalError | InterfaceError):
-        log.warning(
-            "Database unavailable in a middleware during %s %s: %s",
-            request.method,
-            request.path,
-            exception,
-        )
-        _drop_connections()
-        return unavailable(request)
+    if isinstance(exception, TRANSIENT_ERRORS):
+        return _database_lost(request, exception, "in a middleware during")
     return defaults.server_error(request)
+
+
+def _database_lost(request: HttpRequest, exception: BaseException, where: str) -> HttpResponse:
+    first_line = (str(exception).strip().splitlines() or [""])[0]
+    log.warning(
+        "Database unavailable %s %s %s: %s",
+        where,
+        request.method,
+        request.path,
+        first_line,
+        exc_info=exception,
+    )
+    _drop_connections()
+    return unavailable(request)
 
 
 def _drop_connections() -> None:
@@ -147,7 +148,7 @@ class AtomicWritesMiddleware:
                     transaction.set_rollback(True)
                 else:
                     xid = _transaction_id()
-        except (OperationalError, InterfaceError) as exc:
+        except TRANSIENT_ERRORS as exc:
             # Raised by COMMIT or just before it: everything inside answered already.
             # xid: None (nothing written), the transaction's id, or _NOT_ASKED (cannot ask).
             if xid is None or (isinstance(xid, str) and _committed(xid, request)):
@@ -179,7 +180,7 @@ def _committed(xid: str, request: HttpRequest) -> bool:
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_xact_status(%s::xid8)", [xid])
                 status = cursor.fetchone()[0]
-        except (OperationalError, InterfaceError):
+        except TRANSIENT_ERRORS:
             _drop_connections()
             status = None
         if status in ("committed", "aborted"):
