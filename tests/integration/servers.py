@@ -120,14 +120,19 @@ class Process:
         self._log.close()
 
 
+def logs(processes: list[Process], tail: int = 6000) -> str:
+    """The end of each process's log, for a failing test to print."""
+    return "\n".join(p.log(tail) for p in processes)
+
+
 @contextlib.contextmanager
-def stopped_after(processes: list[Process], log: Callable[[], str] | None = None) -> Iterator[None]:
+def stopped_after(processes: list[Process], tail: int = 6000) -> Iterator[None]:
     """Stops the processes when the block ends, newest first (the list may grow inside it), and
-    prints their logs (or `log()`) if it fails."""
+    prints their logs if it fails."""
     try:
         yield
     except BaseException:
-        print(log() if log else "\n".join(p.log() for p in processes))
+        print(logs(processes, tail))
         raise
     finally:
         for process in reversed(processes):

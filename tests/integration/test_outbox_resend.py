@@ -24,6 +24,7 @@ from tests.integration.servers import (
     Gunicorn,
     Process,
     RedisServer,
+    logs,
     stopped_after,
     wait_for,
 )
@@ -38,10 +39,7 @@ def test_requests_sent_just_before_redis_died_and_those_joining_them_are_process
     broker = RedisServer(tmp_path)
     processes: list[Process] = [broker]
 
-    def log() -> str:
-        return "\n".join(p.log() for p in processes)
-
-    with stopped_after(processes, log):
+    with stopped_after(processes):
         server = Gunicorn(tmp_path, workers=1, threads=2, REDIS_URL=broker.url)
         processes.append(server)
         people = [Respondent(server.port, inv, i) for i, inv in enumerate(invitations)]
@@ -80,7 +78,7 @@ def test_requests_sent_just_before_redis_died_and_those_joining_them_are_process
             lambda: not Outbox.objects.filter(survey=survey, processed_at=None).exists(),
             120,
             "the outbox to be processed",
-            log(),
+            logs(processes),
         )
         assert Outbox.objects.get(pk=sent.pk).processed_at > last
         # The processing queued a re-analysis, which read every response.
@@ -88,7 +86,7 @@ def test_requests_sent_just_before_redis_died_and_those_joining_them_are_process
             lambda: AnalysisRun.objects.filter(survey=survey, finished_at__isnull=False).first(),
             120,
             "the re-analysis",
-            log(),
+            logs(processes),
         )
         assert run.created_at > last
         print(f"\nre-analysis {run.status}: {run.fingerprint.get('responses')} responses")

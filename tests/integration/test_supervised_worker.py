@@ -39,6 +39,7 @@ from tests.integration.servers import (
     RedisServer,
     app_env,
     free_port,
+    logs,
     stopped_after,
     wait_for,
 )
@@ -120,9 +121,6 @@ def test_analyses_requested_through_redis_outages_and_a_killed_worker_all_finish
     supervisor = Supervisord(tmp_path, env)
     processes: list[Process] = [redis, supervisor]
 
-    def log() -> str:
-        return "\n".join(p.log(20000) for p in processes)
-
     def request(each, resamples: int = 5000, segments: str | int = "off") -> int:
         body = {"survey": each.pk, "segments": segments, "n_resamples": resamples}
         reply = Browser(port, timeout=60).request(
@@ -144,7 +142,10 @@ def test_analyses_requested_through_redis_outages_and_a_killed_worker_all_finish
         )
         return done.count() == len(set(ids))
 
-    with stopped_after(processes, log):
+    def log() -> str:
+        return logs(processes, 20000)
+
+    with stopped_after(processes, 20000):
         wait_for(lambda: supervisor.running() == set(PROGRAMS), 60, "supervisord", log())
         wait_for(lambda: "ready." in supervisor.log(100_000), 60, "the worker", log())
         wait_for(lambda: _answers(port), 60, "gunicorn", log())

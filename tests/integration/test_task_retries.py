@@ -26,6 +26,7 @@ from tests.integration.servers import (
     CeleryWorker,
     Process,
     RedisServer,
+    logs,
     pg_connect,
     stopped_after,
     wait_for,
@@ -45,7 +46,7 @@ def long_run() -> AnalysisRun:
     )
 
 
-def drop_connections_while_running(run_id: int, times: int, log) -> None:
+def drop_connections_while_running(run_id: int, times: int, processes: list[Process]) -> None:
     """Terminate the worker's backends once in each of `times` claims of the run (a new claim
     token each time: the first delivery, then each retry)."""
     seen: set[str] = set()
@@ -57,7 +58,7 @@ def drop_connections_while_running(run_id: int, times: int, log) -> None:
                 fresh = run.status == RunStatus.RUNNING and run.claim_token not in seen
                 return run.claim_token if fresh and run.progress >= 5 else None
 
-            token = wait_for(started, 120, f"claim {len(seen) + 1} of the run", log())
+            token = wait_for(started, 120, f"claim {len(seen) + 1} of the run", logs(processes))
             admin.execute(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                 "WHERE application_name = %s",
@@ -89,12 +90,9 @@ def test_an_analysis_whose_connection_drops_three_times_retries_and_succeeds(tmp
     run = long_run()
     processes = start(tmp_path, run, TASK_RETRY_BACKOFF="1")
 
-    def log() -> str:
-        return "\n".join(p.log() for p in processes)
-
-    with stopped_after(processes, log):
-        drop_connections_while_running(run.pk, 3, log)
-        done = wait_for(lambda: finished(run.pk), 180, "the run to finish", log())
+    with stopped_after(processes):
+        drop_connections_while_running(run.pk, 3, processes)
+        done = wait_for(lambda: finished(run.pk), 180, "the run to finish", logs(processes))
         print(f"\n{done.status} after {done.retries} retries, {done.attempts} attempt(s)")
         assert done.status == RunStatus.SUCCEEDED, done.error
         assert done.error == ""
@@ -116,12 +114,9 @@ def test_an_analysis_out_of_retries_goes_back_to_the_queue_and_the_sweep_finishe
         ANALYSIS_REQUEUE_SECONDS="3",
     )
 
-    def log() -> str:
-        return "\n".join(p.log() for p in processes)
-
-    with stopped_after(processes, log):
-        drop_connections_while_running(run.pk, 2, log)  # the first try and its one retry
-        done = wait_for(lambda: finished(run.pk), 180, "the run to finish", log())
+    with stopped_after(processes):
+        drop_connections_while_running(run.pk, 2, processes)  # the first try and its one retry
+        done = wait_for(lambda: finished(run.pk), 180, "the run to finish", logs(processes))
         print(f"\n{done.status}: {done.requeues} requeue(s), {done.attempts} attempt(s)")
         assert done.status == RunStatus.SUCCEEDED, done.error
         assert (done.requeues, done.attempts) == (1, 1)

@@ -232,7 +232,7 @@ def test_writes_through_the_api_and_pages_under_terminated_backends_store_once_p
     seconds = 12
     attempts: list[tuple[str, str, int]] = []  # (what, statement, status)
     numbers = count()
-    with stopped_after([server], lambda: server.log(tail=20000)):
+    with stopped_after([server], 20000):
         people = [Researcher(server.port) for _ in range(3)]
         for person in people:
             person.sign_in()
