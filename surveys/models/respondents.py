@@ -88,7 +88,7 @@ class ResponseQuerySet(models.QuerySet):
         none) and set its id, but only while its survey accepts answers at `accepting_at` with
         the response's version (`Survey.objects.accepting_sql`); whether it was stored.
 
-        Written in SQL (`config.sql`): it runs on every API submission, and compiling the
+        Written in SQL (`surveys.fastpath.sql`): it runs on every API submission, and compiling the
         INSERT through the ORM cost more than PostgreSQL took to run it."""
         connection = connections[self.db]
         row = sql.insert_of(response, connection)
