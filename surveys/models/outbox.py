@@ -20,9 +20,12 @@ def resend_after() -> timedelta:
 
     Being sent is no proof of being received: Redis may die with the message (and responses
     arriving meanwhile join the same entry), or the task may fail on a dropped database
-    connection after its retries. So what is not processed is sent again, once this much time
-    has shown it is not simply on its way. Processing twice is harmless (a processed entry is
-    skipped under its row lock), so a duplicate costs one message."""
+    connection after its retries. So what is not processed this long after it was sent is sent
+    again. The short default (OUTBOX_RESEND_SECONDS, a minute: processing an entry takes
+    milliseconds) keeps analysis fresh after an outage; the price is that a task waiting out a
+    retry's backoff may be overtaken by the re-send, which processes the entry, and the retry
+    then finds it done (a processed entry is skipped under its row lock). A duplicate costs
+    one message."""
     return timedelta(seconds=settings.OUTBOX_RESEND_SECONDS)
 
 
