@@ -6,17 +6,7 @@ from django import forms
 
 from jtbd.models import Job
 from surveys.erasure import title_confirms
-from surveys.models import Question, QuestionKind, Survey
-
-
-def _lines(text: str) -> list[str]:
-    seen, out = set(), []
-    for line in text.splitlines():
-        item = line.strip()
-        if item and item not in seen:
-            seen.add(item)
-            out.append(item[:200])
-    return out
+from surveys.models import Question, Survey, unique_lines
 
 
 class SurveyCreateForm(forms.Form):
@@ -92,7 +82,7 @@ class SurveySettingsForm(forms.ModelForm):
         return self._scale("satisfaction_scale")
 
     def clean_solution_options(self) -> list[str]:
-        return _lines(self.cleaned_data["solution_options"])
+        return unique_lines(self.cleaned_data["solution_options"].splitlines())
 
     def save(self, commit: bool = True) -> Survey:
         survey = super().save(commit=False)
@@ -110,6 +100,10 @@ class SurveySettingsForm(forms.ModelForm):
                 ]
             )
         return survey
+
+
+# The page lists a question's options and screen-out answers in textareas of their own.
+TEXTAREAS = {"options": "options_text", "disqualifying": "disqualifying_text"}
 
 
 class QuestionForm(forms.ModelForm):
@@ -153,27 +147,25 @@ class QuestionForm(forms.ModelForm):
     def clean(self) -> dict:
         super().clean()
         data = self.cleaned_data
-        kind = data.get("kind")
-        options = _lines(data.get("options_text", ""))
-        disqualifying = _lines(data.get("disqualifying_text", ""))
-        if kind in (QuestionKind.SINGLE, QuestionKind.MULTIPLE) and len(options) < 2:
-            self.add_error("options_text", "Give at least two options, one per line.")
-        if kind not in (QuestionKind.SINGLE, QuestionKind.MULTIPLE):
-            options = []
-        unknown = [d for d in disqualifying if d not in options]
-        if unknown:
-            self.add_error("disqualifying_text", f"Not among the options: {', '.join(unknown)}.")
-        if disqualifying and not data.get("screener"):
-            self.add_error("screener", "Screen-out answers need the question to be a screener.")
-        key, refused = self.instance.choose_key(
-            survey=self.survey, given=data.get("key"), text=data.get("text") or ""
+        definition = self.instance.define(
+            survey=self.survey,
+            kind=data.get("kind"),
+            text=data.get("text") or "",
+            given_key=data.get("key"),
+            options=data.get("options_text", "").splitlines(),
+            disqualifying=data.get("disqualifying_text", "").splitlines(),
+            screener=bool(data.get("screener")),
+            minimum=data.get("minimum"),
+            maximum=data.get("maximum"),
         )
-        if refused:
-            self.add_error("key", refused)
-        lo, hi = data.get("minimum"), data.get("maximum")
-        if lo is not None and hi is not None and lo > hi:
-            self.add_error("maximum", "The maximum must not be below the minimum.")
-        data["key"], data["options"], data["disqualifying"] = key, options, disqualifying
+        for field, message in definition.errors.items():
+            # The page lists options and screen-out answers in textareas of their own.
+            field = {"options": "options_text", "disqualifying": "disqualifying_text"}.get(
+                field, field
+            )
+            self.add_error(field, message)
+        data["key"] = definition.key
+        data["options"], data["disqualifying"] = definition.options, definition.disqualifying
         return data
 
     def save(self, commit: bool = True) -> Question:

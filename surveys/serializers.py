@@ -10,23 +10,10 @@ from jtbd.models import Job
 from jtbd.serializers import ScopedPrimaryKeyField
 from surveys.models import (
     Question,
-    QuestionKind,
     Survey,
     SurveyVersion,
+    unique_lines,
 )
-
-CHOICE_KINDS = (QuestionKind.SINGLE, QuestionKind.MULTIPLE)
-
-
-def _unique_lines(items: list[str]) -> list[str]:
-    """Stripped, non-blank, first occurrence only (as the settings form reads its textareas)."""
-    seen, out = set(), []
-    for item in items:
-        value = item.strip()[:200]
-        if value and value not in seen:
-            seen.add(value)
-            out.append(value)
-    return out
 
 
 class ScaleLabelsField(serializers.ListField):
@@ -128,7 +115,7 @@ class SurveySerializer(serializers.ModelSerializer):
         return title.strip()
 
     def validate_current_solution_options(self, options: list[str]) -> list[str]:
-        return _unique_lines(options)
+        return unique_lines(options)
 
     def get_public_url(self, obj: Survey) -> str:
         return self.context["request"].build_absolute_uri(obj.public_path())
@@ -239,33 +226,25 @@ class QuestionSerializer(serializers.ModelSerializer):
             return getattr(self.instance, name, default) if self.instance else default
 
         survey = current("survey")
-        kind = current("kind")
-        errors: dict[str, str] = {}
-        options = _unique_lines(current("options", []) or [])
-        disqualifying = _unique_lines(current("disqualifying", []) or [])
-        if kind in CHOICE_KINDS and len(options) < 2:
-            errors["options"] = "Give at least two options."
-        if kind not in CHOICE_KINDS:
-            options = []
-        unknown = [d for d in disqualifying if d not in options]
-        if unknown:
-            errors["disqualifying"] = f"Not among the options: {', '.join(unknown)}."
-        if disqualifying and not current("screener", False):
-            errors["screener"] = "Screen-out answers need the question to be a screener."
-        question = self.instance or Question()
-        key = question.key
-        if survey is not None:
-            key, refused = question.choose_key(
-                survey=survey, given=attrs.get("key"), text=current("text", "")
-            )
-            if refused:
-                errors["key"] = refused
-        lo, hi = current("minimum"), current("maximum")
-        if lo is not None and hi is not None and lo > hi:
-            errors["maximum"] = "The maximum must not be below the minimum."
-        if errors:
-            raise serializers.ValidationError(errors)
-        return {**attrs, "key": key, "options": options, "disqualifying": disqualifying}
+        definition = (self.instance or Question()).define(
+            survey=survey,
+            kind=current("kind"),
+            text=current("text", ""),
+            given_key=attrs.get("key"),
+            options=current("options", []) or [],
+            disqualifying=current("disqualifying", []) or [],
+            screener=current("screener", False),
+            minimum=current("minimum"),
+            maximum=current("maximum"),
+        )
+        if definition.errors:
+            raise serializers.ValidationError(definition.errors)
+        return {
+            **attrs,
+            "key": definition.key,
+            "options": definition.options,
+            "disqualifying": definition.disqualifying,
+        }
 
 
 # --- public submission ---------------------------------------------------------------------------

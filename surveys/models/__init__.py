@@ -33,6 +33,7 @@ from surveys.models.survey import (
     default_importance_labels,
     default_satisfaction_labels,
     new_token,
+    unique_lines,
 )
 
 __all__ = [
@@ -64,4 +65,5 @@ __all__ = [
     "default_satisfaction_labels",
     "new_token",
     "resend_after",
+    "unique_lines",
 ]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import connections, models
@@ -246,6 +248,31 @@ class QuestionKind(models.TextChoices):
     TEXT = "text", "Short text"
 
 
+CHOICE_KINDS = (QuestionKind.SINGLE, QuestionKind.MULTIPLE)
+
+
+def unique_lines(items: Iterable[str]) -> list[str]:
+    """Options as a researcher lists them: stripped, non-blank, at most 200 characters, the
+    first occurrence only (the page's textareas and the API's lists alike)."""
+    seen, out = set(), []
+    for item in items:
+        value = item.strip()[:200]
+        if value and value not in seen:
+            seen.add(value)
+            out.append(value)
+    return out
+
+
+@dataclass(frozen=True)
+class QuestionDefinition:
+    """What a question will be saved with, or why it cannot be (`errors`, field -> message)."""
+
+    key: str
+    options: list[str]
+    disqualifying: list[str]
+    errors: dict[str, str]
+
+
 class Question(models.Model):
     """A profile or screener question. Screener questions end the survey on certain answers."""
 
@@ -281,6 +308,39 @@ class Question(models.Model):
     def key_from(raw: str) -> str:
         """A key made from a given key or the question's text: `role`, `team_size`."""
         return slugify(raw or "")[:40].replace("-", "_") or "q"
+
+    def define(
+        self,
+        *,
+        survey: Survey,
+        kind: str | None,
+        text: str,
+        given_key: str | None,
+        options: Iterable[str],
+        disqualifying: Iterable[str],
+        screener: bool,
+        minimum: float | None,
+        maximum: float | None,
+    ) -> QuestionDefinition:
+        """The rules a question must meet on every route (the page's form, the API): choice
+        questions have two options or more, screen-out answers are options of a screener, the
+        key is stable (`choose_key`), and the range is not upside down."""
+        options, disqualifying = unique_lines(options), unique_lines(disqualifying)
+        errors: dict[str, str] = {}
+        if kind in CHOICE_KINDS and len(options) < 2:
+            errors["options"] = "Give at least two options."
+        if kind not in CHOICE_KINDS:
+            options = []
+        if unknown := [d for d in disqualifying if d not in options]:
+            errors["disqualifying"] = f"Not among the options: {', '.join(unknown)}."
+        if disqualifying and not screener:
+            errors["screener"] = "Screen-out answers need the question to be a screener."
+        key, refused = self.choose_key(survey=survey, given=given_key, text=text)
+        if refused:
+            errors["key"] = refused
+        if minimum is not None and maximum is not None and minimum > maximum:
+            errors["maximum"] = "The maximum must not be below the minimum."
+        return QuestionDefinition(key, options, disqualifying, errors)
 
     def choose_key(self, *, survey: Survey, given: str | None, text: str) -> tuple[str, str]:
         """The key to save this question with, and why it cannot be saved ("" when it can).
