@@ -1,3 +1,4 @@
+from django import forms
 from django.contrib import admin
 
 from surveys.models import (
@@ -11,8 +12,37 @@ from surveys.models import (
 )
 
 
+class QuestionAdminForm(forms.ModelForm):
+    """The admin holds a question to the rules of the page and the API (`Question.define`):
+    above all, a key in a published version cannot change."""
+
+    def clean(self) -> dict:
+        super().clean()
+        data = self.cleaned_data
+        question = self.instance
+        if question.survey_id is None:  # a survey being added: nothing is published yet
+            return data
+        definition = question.define(
+            survey=question.survey,
+            kind=data.get("kind"),
+            text=data.get("text") or "",
+            given_key=data.get("key"),
+            options=data.get("options") or [],
+            disqualifying=data.get("disqualifying") or [],
+            screener=bool(data.get("screener")),
+            minimum=data.get("minimum"),
+            maximum=data.get("maximum"),
+        )
+        for field, message in definition.errors.items():
+            self.add_error(field, message)
+        data["key"] = definition.key
+        data["options"], data["disqualifying"] = definition.options, definition.disqualifying
+        return data
+
+
 class QuestionInline(admin.TabularInline):
     model = Question
+    form = QuestionAdminForm
     extra = 0
 
 

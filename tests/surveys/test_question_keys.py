@@ -5,6 +5,7 @@ so exports keep one column per question and API clients' keys keep working."""
 from __future__ import annotations
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import reverse
 from rest_framework.test import APIClient
@@ -146,3 +147,43 @@ def test_changing_a_published_key_on_the_page_is_refused_and_nothing_is_saved(ap
 @pytest.fixture
 def codes_of():
     return lambda survey: survey.current_version.outcome_codes
+
+
+def posted_as_rendered(response, changes: dict[str, str]) -> dict[str, str]:
+    """The admin change form's fields as the page rendered them (the survey and its question
+    inline), with `changes` applied: what a browser would send."""
+    forms = [response.context["adminform"].form]
+    data: dict[str, str] = {}
+    for formset in response.context["inline_admin_formsets"]:
+        forms += formset.formset.forms
+        management = formset.formset.management_form
+        data.update({management.add_prefix(n): str(v) for n, v in management.initial.items()})
+    for form in forms:
+        for name in form.fields:
+            value = form[name].value()
+            if value is True:
+                data[form.add_prefix(name)] = "on"
+            elif value not in (None, False):
+                data[form.add_prefix(name)] = str(value)
+    return {**data, **changes}
+
+
+def test_changing_a_published_key_in_the_admin_is_refused_and_nothing_is_saved(api, survey):
+    question = add_role(api, survey)
+    publish(survey)
+    admin = Client()
+    admin.force_login(
+        get_user_model().objects.create_superuser("root", "root@example.com", "a-long-password")
+    )
+    url = reverse("admin:surveys_survey_change", args=[survey.pk])
+    shown = admin.get(url)
+    assert shown.status_code == 200
+    refused = admin.post(url, posted_as_rendered(shown, {"questions-0-key": "job_title"}))
+    assert refused.status_code == 200  # the form again, with the error
+    assert "is in a published version of this survey" in refused.content.decode()
+    assert Question.objects.get(pk=question["id"]).key == "role"
+
+    # The same form with the key as it was saves: the refusal is the key's, not the form's.
+    saved = admin.post(url, posted_as_rendered(shown, {"questions-0-text": "Your role"}))
+    assert saved.status_code == 302, saved.content.decode()[:2000]
+    assert Question.objects.get(pk=question["id"]).text == "Your role"
