@@ -153,8 +153,20 @@ def test_a_respondent_completes_the_survey_on_a_phone_with_only_the_keyboard(
         if page_number == 0:
             # On a phone one outcome's two questions fit on one screen without sideways scrolling.
             _no_sideways_scroll(page)
-            box = page.locator("section.sv-outcome").first.bounding_box()
-            assert box["height"] <= PHONE["height"], box
+            # The compact scales: one outcome (statement and both scales) takes at most 260 px
+            # on a 390-px phone, each choice a box of at least 24 × 24 px (WCAG 2.2 target size)
+            # named in full for screen readers.
+            heights = page.eval_on_selector_all(
+                "section.sv-outcome[aria-labelledby^='st-O']",
+                "els => els.map(e => Math.round(e.getBoundingClientRect().height))",
+            )
+            print(f"\noutcome heights on a {PHONE['width']}-px phone: {heights} px")
+            assert heights and max(heights) <= 260, heights
+            box = page.locator(".sv-option .sv-box").first.bounding_box()
+            assert box["width"] >= 24 and box["height"] >= 24, box
+            n = len(heights)
+            for label in ("Not at all important", "Extremely important", "Very satisfied"):
+                assert page.get_by_role("radio", name=label, exact=True).count() == n, label
             screenshot(page, "respond-outcomes-phone")
             _check_accessibility(page, "outcome page")
         codes = page.eval_on_selector_all(
