@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 
-from surveys import flow, ratings, services
+from surveys import flow, length, ratings, services
 from surveys.models import Invitation, Response, ResponseStatus, Survey
 
 COOKIE_SALT = "survey-browser"
@@ -115,6 +115,10 @@ def _answer(request: HttpRequest, survey: Survey, response: Response | None, sta
 
     page = pages[page_index]
     context = _page_context(survey, content, pages, page, page_index, response, problems, posted)
+    # The page says how long the survey takes, unless the researcher's welcome already does
+    # (texts written before the estimate existed said "about 10 minutes").
+    if page.kind == "welcome" and "minute" not in content.get("welcome_text", "").lower():
+        context["minutes"] = length.expected_minutes(version)
     return render(request, "surveys/respond/page.html", context, status=200)
 
 

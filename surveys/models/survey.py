@@ -126,7 +126,9 @@ class Survey(models.Model):
     )
     welcome_text = models.TextField(
         default="Thank you for taking part. This survey asks how you get your work done today. "
-        "It takes about 10 minutes; your answers are confidential."
+        "Your answers are confidential.",
+        help_text="The page adds how long the survey takes (surveys/length.py), unless this "
+        "text mentions minutes itself.",
     )
     consent_text = models.TextField(
         blank=True, help_text="If set, respondents must tick a box agreeing to it before starting."
