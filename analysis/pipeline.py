@@ -350,16 +350,31 @@ def compute(
         progress(88, "Finding drivers of loyalty")
         with timer("drivers"):
             results.drivers = _loyalty_drivers(sat, extras, outcomes, seed, results.warnings)
-    results.warnings[:0] = _size_warnings(n, seg, params["small_group"])
+    results.warnings[:0] = _size_warnings(
+        n, seg, params["small_group"], outcomes, whole.boot.small_group
+    )
     return results
 
 
-def _size_warnings(n: int, seg: Segmentation, threshold: int) -> list[str]:
+def _size_warnings(
+    n: int, seg: Segmentation, threshold: int, outcomes: list[dict], few_answers: np.ndarray
+) -> list[str]:
     warnings = []
     if n < threshold:
         warnings.append(
             f"Only {n} respondents: scores carry wide intervals (fewer than {threshold})."
         )
+    else:
+        # An outcome is scored on its own answers: few of them (skipped, or not shown) make its
+        # score move a lot however many respondents the survey has.
+        few = [o["code"] for o, flag in zip(outcomes, few_answers.tolist(), strict=True) if flag]
+        if few:
+            shown = ", ".join(few[:10]) + (" …" if len(few) > 10 else "")
+            warnings.append(
+                f"{len(few)} outcome{'s have' if len(few) > 1 else ' has'} fewer than {threshold} "
+                f"importance answers ({shown}): read {'their' if len(few) > 1 else 'its'} "
+                "scores with care; each one's n is beside it."
+            )
     if seg.found:
         for s, size in enumerate(seg.sizes.tolist(), start=1):
             if size < threshold:
