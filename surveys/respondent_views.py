@@ -90,6 +90,9 @@ def _answer(request: HttpRequest, survey: Survey, response: Response | None, sta
                     return _status_page(request, "already_completed", 200, survey)
                 if response.browser_key:
                     set_cookie = response.browser_key
+        if response is not None and request.POST.get("go") == "back":
+            services.go_back(response_id=response.pk, page_index=posted_index, data=request.POST)
+            return redirect(request.path)
         if response is not None:
             result = services.submit_page(
                 response_id=response.pk, page_index=posted_index, data=request.POST

@@ -196,6 +196,28 @@ def submit_page(*, response_id: int, page_index: int, data, now=None) -> PageRes
     return PageResult(response, [])
 
 
+@transaction.atomic
+def go_back(*, response_id: int, page_index: int, data, now=None) -> Response:
+    """Back to the page before, keeping what this page holds: every valid answer on it is saved
+    (unanswered ones stay unanswered), nothing is required, and nothing ends the survey (a
+    screen-out answer counts when the page is submitted forward again). A stale or repeated
+    Back changes nothing."""
+    now = now or timezone.now()
+    response = Response.objects.select_for_update().select_related("version").get(pk=response_id)
+    if response.status != ResponseStatus.IN_PROGRESS or not 0 < page_index == response.page:
+        return response
+    content = response.version.content
+    page = flow.build_pages(content, response.shown_order)[page_index]
+    answers, _ = flow.read_page(page, content, data)
+    if page.attention and not data.get("attention"):
+        answers.attention_passed = None  # not answered yet: neither passed nor failed
+    fields = _apply(response, answers)
+    response.page = page_index - 1
+    response.page_started_at = now
+    response.save(update_fields=[*fields, "page", "page_started_at"])
+    return response
+
+
 def _complete(response: Response, pages: list[flow.Page], now) -> list[str]:
     response.status = ResponseStatus.COMPLETED
     response.completed_at = now

@@ -336,3 +336,47 @@ def test_another_workspaces_survey_pages_are_404(client, outsider, survey):
         "import/",
     ):
         assert client.get(f"/surveys/{survey.pk}/{path}").status_code == 404, path
+
+
+def test_back_keeps_the_answers_of_the_page_left_and_of_the_page_returned_to(survey):
+    client = Client()
+    url = survey.public_path()
+    client.post(url, {"page": 0})
+    client.post(url, {"page": 1, "q-uses_tool": "Yes"})
+    client.post(url, {"page": 2, "q-role": "Manager"})
+    response = Response.objects.get()
+    codes = response.shown_order["step-0-0"]
+    # Half the first outcome page answered, then Back.
+    back = client.post(
+        url, {"page": 3, f"imp-{codes[0]}": "5", f"sat-{codes[0]}": "2", "go": "back"}
+    )
+    assert back.status_code == 302
+    response.refresh_from_db()
+    assert response.page == 2 and response.status == ResponseStatus.IN_PROGRESS
+    stored = ratings.decode_answers(response.ratings, response.version.outcome_codes)
+    assert stored[codes[0]] == (5, 2) and stored[codes[1]] == (None, None)
+    # The page returned to shows its answer; going forward again shows the half-answered page.
+    profile_page = client.get(url).content.decode()
+    assert 'value="Manager" checked' in profile_page
+    client.post(url, {"page": 2, "q-role": "Team lead"})
+    outcomes_page = client.get(url).content.decode()
+    assert f'id="imp-{codes[0]}-5" value="5" checked' in outcomes_page
+    assert f'id="sat-{codes[0]}-2" value="2" checked' in outcomes_page
+    response.refresh_from_db()
+    assert response.page == 3 and response.profile["role"] == "Team lead"
+
+
+def test_back_ends_nothing_and_a_stale_back_changes_nothing(survey):
+    client = Client()
+    url = survey.public_path()
+    client.post(url, {"page": 0})
+    client.post(url, {"page": 1, "q-uses_tool": "Yes"})
+    # A screen-out answer on the way back does not end the survey.
+    client.post(url, {"page": 2, "go": "back"})
+    client.post(url, {"page": 1, "q-uses_tool": "No", "go": "back"})
+    response = Response.objects.get()
+    assert (response.page, response.status) == (0, ResponseStatus.IN_PROGRESS)
+    # A Back from a page the respondent is no longer on (another tab) changes nothing.
+    client.post(url, {"page": 3, "go": "back"})
+    response.refresh_from_db()
+    assert response.page == 0
