@@ -42,13 +42,15 @@ def generate(
     style_sd: float = 0.6,
     narrow_share: float = 0.2,
     missing_rate: float = 0.03,
+    shares: tuple[float, ...] | None = None,
 ) -> tuple[NDArray[np.uint8], NDArray[np.uint8], NDArray[np.int64]]:
     """Generate ``(importance, satisfaction, true_labels)``.
 
     ``importance``, ``satisfaction``: ``(n_respondents, n_outcomes)`` uint8, 1–5, 0 = missing.
     ``true_labels``: ``(n_respondents,)`` segment of each respondent, 0…n_segments−1 (all 0 when
     ``n_segments`` ≤ 1). ``n_unmet`` defaults to ``max(3, n_outcomes // (n_segments + 2))``
-    outcomes per segment.
+    outcomes per segment. ``shares`` fixes the segments' population shares (one per segment,
+    in label order, normalised); by default they are unequal as the module docstring says.
     """
     rng = as_rng(seed)
     n, m = int(n_respondents), int(n_outcomes)
@@ -58,8 +60,12 @@ def generate(
 
     order = rng.permutation(m)
     sets = [order[(s * size) % m : (s * size) % m + size] for s in range(g)]
-    shares = 1.0 / (1.0 + 0.25 * np.arange(g)) ** 1.6
-    shares = rng.permutation(shares / shares.sum())
+    default = 1.0 / (1.0 + 0.25 * np.arange(g)) ** 1.6
+    p_segment: NDArray[np.float64] = rng.permutation(default / default.sum())
+    if shares is not None:
+        if len(shares) != g or min(shares) <= 0:
+            raise ValueError(f"shares needs {g} positive numbers, one per segment")
+        p_segment = np.asarray(shares, dtype=np.float64) / float(np.sum(shares))
 
     a = rng.uniform(2.4, 3.8, size=m)
     b = rng.uniform(2.8, 4.0, size=m)
@@ -69,11 +75,11 @@ def generate(
         member[s, outs] = True
 
     if structured:
-        labels = rng.choice(g, size=n, p=shares).astype(np.int64)
+        labels = rng.choice(g, size=n, p=p_segment).astype(np.int64)
         unmet = member[labels] & (rng.random((n, m)) < adherence)
     else:
         labels = np.zeros(n, dtype=np.int64)
-        p_unmet = adherence * (shares[:, None] * member).sum(axis=0)  # (m,)
+        p_unmet = adherence * (p_segment[:, None] * member).sum(axis=0)  # (m,)
         unmet = rng.random((n, m)) < p_unmet[None, :]
 
     style = rng.normal(0.0, style_sd, size=(n, 1))
