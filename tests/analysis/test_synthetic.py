@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from analysis.core.scoring import score
 from analysis.core.synthetic import generate
@@ -37,3 +38,11 @@ def test_segments_differ_in_which_outcomes_are_unmet():
     means = np.stack([gap[labels == s].mean(axis=0) for s in range(3)])
     tops = [set(np.argsort(-row)[:5]) for row in means]
     assert tops[0] != tops[1] and tops[1] != tops[2]
+
+
+def test_fixed_shares_give_segments_of_those_sizes():
+    _, _, labels = generate(20_000, 30, 3, seed=3, shares=(0.6, 0.3, 0.1))
+    sizes = np.bincount(labels) / labels.size
+    assert np.allclose(sizes, [0.6, 0.3, 0.1], atol=0.01), sizes
+    with pytest.raises(ValueError, match="3 positive numbers"):
+        generate(100, 30, 3, seed=3, shares=(0.5, 0.5))
