@@ -9,7 +9,10 @@ Method
    the respondent's own standard deviation of gaps (floored at 0.5 so near-constant raters are
    not blown up). A shift of the whole scale (yea-sayers, nay-sayers) or a narrow range then
    drops out; what remains is *which outcomes stand out* as unmet for that person. A missing
-   pair is imputed with the respondent's mean, i.e. 0 after centring. Respondents with fewer
+   pair takes the outcome's mean standardised gap among the respondents who answered it (not
+   the respondent's own mean, 0: with planned subsets that set the people not shown an outcome
+   apart from those shown it, and 3,000 respondents rating 50 of 150 outcomes came back as 6–7
+   segments instead of 3; bench/bench_planned_missing.py). Respondents with fewer
    than ``min_answers`` answered pairs get all-zero features and are left out of model fitting
    (they are still assigned a segment).
 2. **Reduction**: PCA to ``n_components`` (default 10, ≥ k_max + 2) fitted on the subsample.
@@ -126,6 +129,12 @@ def unmet_features(
     sd = np.sqrt(np.einsum("ij,ij->i", gap, gap) / safe)
     gap /= np.maximum(sd, 0.5)[:, None]
     usable = count >= min_answers
+    # A pair left blank takes the outcome's average standardised gap among those who answered
+    # it, not 0: when respondents rate a planned subset, 0 would set everyone who was not shown
+    # an outcome apart from those who were, and k-means would find the designs' blank patterns.
+    answered = both & usable[:, None]
+    column_mean = gap.sum(axis=0, where=answered) / np.maximum(answered.sum(axis=0), 1)
+    np.copyto(gap, column_mean.astype(np.float32)[None, :], where=~both)
     gap[~usable] = 0.0
     return gap, usable
 
