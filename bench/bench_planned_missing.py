@@ -39,6 +39,7 @@ from sklearn.metrics import adjusted_rand_score
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from analysis.core.bootstrap import bootstrap_scores
+from analysis.core.designs import counter_allocation
 from analysis.core.scoring import score
 from analysis.core.segments import segment
 from analysis.core.synthetic import generate
@@ -60,17 +61,6 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--style-sd", type=float, default=0.6, help="rating-style spread")
     parser.add_argument("--seed", type=int, default=7)
     return parser.parse_args()
-
-
-def counter_allocation(n: int, m: int, k: int, rng: np.random.Generator) -> np.ndarray:
-    """(n, m) bool: respondent i is shown the k outcomes shown least so far, ties at random."""
-    shown = np.zeros((n, m), dtype=bool)
-    counts = np.zeros(m, dtype=np.int64)
-    for i in range(n):
-        chosen = np.lexsort((rng.random(m), counts))[:k]
-        shown[i, chosen] = True
-        counts[chosen] += 1
-    return shown
 
 
 def smallest_segment(truth: np.ndarray, found: np.ndarray) -> tuple[float, float]:

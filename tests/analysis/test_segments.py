@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
+from analysis.core.designs import counter_allocation
 from analysis.core.segments import segment, unmet_features
 from analysis.core.synthetic import generate
 
@@ -140,3 +141,36 @@ def test_too_few_outcomes_give_no_automatic_segments_but_a_requested_k_is_honour
     auto = segment(imp, sat, seed=1)
     assert not auto.found and auto.k == 1 and "Too few outcomes (3)" in auto.reason
     assert segment(imp, sat, seed=1, k=2).k == 2
+
+
+def planned_subsets(imp, sat, k: int, seed: int):
+    """Each respondent keeps the k outcomes a counter-driven design shows them; the rest blank."""
+    shown = counter_allocation(*imp.shape, k, seed)
+    return np.where(shown, imp, 0).astype(np.uint8), np.where(shown, sat, 0).astype(np.uint8)
+
+
+def test_a_blank_pair_takes_the_outcomes_average_feature_among_those_who_answered():
+    imp = np.array([[5, 1, 3, 0], [5, 2, 3, 4], [4, 1, 3, 4]], dtype=np.uint8)
+    sat = np.array([[1, 1, 3, 0], [2, 2, 3, 1], [1, 1, 3, 2]], dtype=np.uint8)
+    features, usable = unmet_features(imp, sat)
+    assert usable.all()
+    assert features[0, 3] == pytest.approx(features[1:, 3].mean())
+    assert features[0, 3] != 0.0  # not the respondent's own average
+
+
+@pytest.mark.parametrize("seed", [3, 4])
+def test_planned_missing_blanks_make_no_segments_of_their_own(seed):
+    # 3,000 respondents rating 50 of 150 outcomes: with blanks at the respondent's own average
+    # this came back as 6-7 segments for 3 planted ones.
+    imp, sat, truth = generate(
+        3000, 150, 3, seed=seed, shares=(0.6, 0.3, 0.1), style_sd=1.0, missing_rate=0.0
+    )
+    seg = segment(*planned_subsets(imp, sat, 50, seed), seed=seed)
+    assert seg.found and seg.k == 3, seg.reason
+    assert adjusted_rand_score(truth, seg.labels) > 0.9
+    smallest = np.bincount(truth).argmin()
+    found = np.bincount(seg.labels[truth == smallest]).argmax()
+    assert 0.67 < np.sum(seg.labels == found) / np.sum(truth == smallest) < 1.5
+
+    none_imp, none_sat, _ = generate(3000, 150, 0, seed=seed, style_sd=1.0, missing_rate=0.0)
+    assert not segment(*planned_subsets(none_imp, none_sat, 50, seed), seed=seed).found
