@@ -18,7 +18,9 @@ MAX_ID_DIGITS = 18  # below 2**63, the largest bigint
 
 
 def valid_id(value: str | None) -> int | None:
-    if value is None or not value.isdigit() or len(value) > MAX_ID_DIGITS:
+    """The id written in `value`, or None. ASCII digits only: "²" and "٣" pass `isdigit` but
+    `int` refuses the first, and neither is an id anyone typed."""
+    if value is None or not (value.isascii() and value.isdecimal()) or len(value) > MAX_ID_DIGITS:
         return None
     return int(value)
 

@@ -52,6 +52,7 @@ from django.utils import timezone
 
 from analysis.export_formats import WITH_RESPONDENT_IDS
 from analysis.models import AnalysisRun, ExportJob, ExportStatus, SegmentMembership, SegmentResult
+from config.params import valid_id
 from surveys.models import ErasureRecord, ErasureScope, Invitation, Response, Survey
 from workspaces.models import Role
 
@@ -403,12 +404,8 @@ def _scrub_admin_history(model: type[Invitation] | type[Response], pks: set[int]
         return
     entries = LogEntry.objects.filter(content_type=ContentType.objects.get_for_model(model))
     # Object ids are text there; the history is short next to the survey, so match in Python.
-    stale = [pk for pk, oid in entries.values_list("pk", "object_id") if _as_int(oid) in pks]
+    stale = [pk for pk, oid in entries.values_list("pk", "object_id") if valid_id(oid) in pks]
     LogEntry.objects.filter(pk__in=stale).update(object_repr="(erased)")
-
-
-def _as_int(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() else None
 
 
 def _drop_exports(survey: Survey) -> int:

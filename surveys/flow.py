@@ -36,6 +36,7 @@ class PageAnswers:
     attention_passed: bool | None = None
     consent: bool = False
     screened_out: bool = False
+    cleared: list[str] = field(default_factory=list)  # optional questions left blank
 
 
 @dataclass(frozen=True)
@@ -97,7 +98,7 @@ def shuffled_orders(pages: list[Page], rng: random.Random) -> dict[str, list[str
 
 def _rating(data: Mapping[str, str], name: str, low: int, high: int) -> int | None:
     raw = (data.get(name) or "").strip()
-    if raw.isdigit() and low <= int(raw) <= high:
+    if raw.isascii() and raw.isdecimal() and low <= int(raw) <= high:
         return int(raw)
     return None
 
@@ -115,7 +116,9 @@ def read_page(page: Page, content: Mapping, data: Mapping) -> tuple[PageAnswers,
             value, problem = _read_question(q, data)
             if problem:
                 problems.append(problem)
-            elif value is not None:
+            elif value is None:
+                answers.cleared.append(q["key"])  # a page shown again may clear its answer
+            else:
                 answers.profile[q["key"]] = value
                 if q["screener"] and _disqualifies(q, value):
                     answers.screened_out = True

@@ -6,6 +6,8 @@ browser, remembered by a signed cookie) or a personal invitation link.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
@@ -79,6 +81,14 @@ def _answer(request: HttpRequest, survey: Survey, response: Response | None, sta
             posted_index = int(request.POST.get("page", "-1"))
         except ValueError:
             posted_index = -1
+        if request.POST.get("go") == "back":
+            # Back saves what the page holds and shows the page before; without a response
+            # there is nothing to go back from (and nothing is created).
+            if response is not None:
+                services.go_back(
+                    response_id=response.pk, page_index=posted_index, data=request.POST
+                )
+            return redirect(request.path)
         if response is None:
             # The first page creates the response only when it is valid, so bots and people
             # who never start leave nothing behind.
@@ -90,9 +100,6 @@ def _answer(request: HttpRequest, survey: Survey, response: Response | None, sta
                     return _status_page(request, "already_completed", 200, survey)
                 if response.browser_key:
                     set_cookie = response.browser_key
-        if response is not None and request.POST.get("go") == "back":
-            services.go_back(response_id=response.pk, page_index=posted_index, data=request.POST)
-            return redirect(request.path)
         if response is not None:
             result = services.submit_page(
                 response_id=response.pk, page_index=posted_index, data=request.POST
@@ -145,7 +152,7 @@ def _page_context(survey, content, pages, page, page_index, response, problems, 
                 "sat": str(sat or ""),
             }
         )
-    values = posted or {}
+    values = posted if posted is not None else _saved_values(content, response)
     questions = []
     for q in page.questions:
         name = f"q-{q['key']}"
@@ -183,3 +190,23 @@ def _page_context(survey, content, pages, page, page_index, response, problems, 
         "profile": response.profile if response else {},
         "response": response,
     }
+
+
+def _saved_values(content: Mapping, response: Response | None) -> dict[str, object]:
+    """The answers outside the outcome and question lists, as the form fields hold them, from
+    what the response saved: a page shown again (after Back, or on resuming) keeps them."""
+    if response is None:
+        return {}
+    values: dict[str, object] = {"consent": response.page > 0}
+    solution = response.current_solution
+    options = (content.get("current_solution") or {}).get("options") or []
+    if solution:
+        inside = solution in options
+        values["current_solution"] = solution if inside else "__other__"
+        values["current_solution_other"] = "" if inside else solution
+    for name in ("nps", "ces"):
+        if getattr(response, name) is not None:
+            values[name] = str(getattr(response, name))
+    if response.attention_passed:
+        values["attention"] = str(flow.ATTENTION_TARGET)
+    return values

@@ -150,8 +150,9 @@ def _apply(response: Response, answers: flow.PageAnswers) -> list[str]:
         current.update(answers.ratings)
         response.ratings = ratings.encode_answers(codes, current)
         fields.append("ratings")
-    if answers.profile:
-        response.profile = {**response.profile, **answers.profile}
+    if answers.profile or set(answers.cleared) & set(response.profile):
+        kept = {k: v for k, v in response.profile.items() if k not in answers.cleared}
+        response.profile = {**kept, **answers.profile}
         fields.append("profile")
     for name in ("current_solution", "nps", "ces", "attention_passed"):
         value = getattr(answers, name)
@@ -208,9 +209,11 @@ def go_back(*, response_id: int, page_index: int, data, now=None) -> Response:
         return response
     content = response.version.content
     page = flow.build_pages(content, response.shown_order)[page_index]
-    answers, _ = flow.read_page(page, content, data)
+    answers, problems = flow.read_page(page, content, data)
     if page.attention and not data.get("attention"):
         answers.attention_passed = None  # not answered yet: neither passed nor failed
+    if {p.field for p in problems} & {"current_solution", "current_solution_other"}:
+        answers.current_solution = None  # left unanswered: what was saved stays
     fields = _apply(response, answers)
     response.page = page_index - 1
     response.page_started_at = now

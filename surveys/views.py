@@ -113,7 +113,7 @@ def survey_outcomes(request: HttpRequest, pk: int) -> HttpResponse:
     outcomes = outcomes.order_by("step__order", "order", "id")
     chosen = set(survey.outcomes.values_list("id", flat=True))
     if request.method == "POST":
-        ids = {int(v) for v in request.POST.getlist("outcome") if v.isdigit()}
+        ids = {valid_id(v) for v in request.POST.getlist("outcome")} - {None}
         picked = [o for o in outcomes if o.id in ids]
         if not picked:
             messages.error(request, "Choose at least one outcome.")

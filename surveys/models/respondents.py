@@ -183,7 +183,15 @@ class Response(models.Model):
                 name="one_response_per_idempotency_key",
             ),
         ]
-        indexes = [models.Index(fields=["survey", "status"])]
+        indexes = [
+            models.Index(fields=["survey", "status"]),
+            # The welcome page's time: the latest completions of a version (surveys/length.py).
+            models.Index(
+                fields=["version", "-id"],
+                condition=Q(status="completed"),
+                name="response_completed_by_version",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.respondent_id} ({self.get_status_display()})"

@@ -114,6 +114,10 @@ def test_runs_list_filters_by_survey_and_shows_progress_and_segmentation(viewer,
     listed = api.get(f"/api/runs/?survey={run.survey_id}").json()["results"]
     assert [r["id"] for r in listed] == [run.pk]
     assert api.get("/api/runs/?survey=abc").json()["results"] == []
+    # Digits outside ASCII pass str.isdigit but are no id ("²" made int() fail: a 500).
+    for odd in ("²", "٣", "¹²"):
+        answer = api.get("/api/runs/", {"survey": odd})
+        assert answer.status_code == 200 and answer.json()["results"] == [], odd
     detail = api.get(f"/api/runs/{run.pk}/").json()
     assert detail["status"] == "succeeded" and detail["progress"] == 100
     assert detail["n_respondents"] == 900 and detail["n_outcomes"] == 12

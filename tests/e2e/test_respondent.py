@@ -155,7 +155,7 @@ def test_a_respondent_completes_the_survey_on_a_phone_with_only_the_keyboard(
             _no_sideways_scroll(page)
             # The compact scales: one outcome (statement and both scales) takes at most 260 px
             # on a 390-px phone, each choice a box of at least 24 × 24 px (WCAG 2.2 target size)
-            # named in full for screen readers.
+            # named by its number and full label (the visible number is in the name: WCAG 2.5.3).
             heights = page.eval_on_selector_all(
                 "section.sv-outcome[aria-labelledby^='st-O']",
                 "els => els.map(e => Math.round(e.getBoundingClientRect().height))",
@@ -165,7 +165,7 @@ def test_a_respondent_completes_the_survey_on_a_phone_with_only_the_keyboard(
             box = page.locator(".sv-option .sv-box").first.bounding_box()
             assert box["width"] >= 24 and box["height"] >= 24, box
             n = len(heights)
-            for label in ("Not at all important", "Extremely important", "Very satisfied"):
+            for label in ("1 Not at all important", "5 Extremely important", "4 Very satisfied"):
                 assert page.get_by_role("radio", name=label, exact=True).count() == n, label
             screenshot(page, "respond-outcomes-phone")
             _check_accessibility(page, "outcome page")

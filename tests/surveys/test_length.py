@@ -49,22 +49,45 @@ def test_after_enough_completions_the_page_says_their_median(workspace):
     survey = published(workspace, 60)
     version = survey.current_version
 
-    def finished(n: int, seconds: float) -> None:
-        for _ in range(n):
-            Response.objects.create(
+    def finished(n: int, seconds: float | None) -> None:
+        Response.objects.bulk_create(
+            Response(
                 survey=survey,
                 version=version,
-                respondent_id=f"web-{Response.objects.count()}",
+                respondent_id=f"web-{Response.objects.count()}-{i}",
                 status=ResponseStatus.COMPLETED,
                 duration_seconds=seconds,
             )
+            for i in range(n)
+        )
 
-    finished(length.MEASURED_AFTER - 1, 250.0)
-    assert length.expected_minutes(version) == 12  # too few yet: the estimate
-    finished(1, 250.0)
-    assert length.expected_minutes(version) == 5  # 250 s, rounded up
+    finished(length.MEASURED_AFTER - 2, 100.0)
+    finished(3, None)  # no time recorded: not counted
+    assert length.expected_minutes(version) == 12  # 18 timed: the estimate still
+    finished(1, 10_000.0)
+    finished(1, 100.0)
+    # 20 timed: the median (100 s → 2 minutes), not the mean (595 s → 10 minutes).
+    assert length.expected_minutes(version) == 2
     page = Client().get(survey.public_path()).content.decode()
-    assert "It takes about 5 minutes." in page
+    assert "It takes about 2 minutes." in page
+
+
+def test_only_the_latest_completions_count(workspace):
+    survey = published(workspace, 60)
+    version = survey.current_version
+    rows = [
+        Response(
+            survey=survey,
+            version=version,
+            respondent_id=f"web-{i}",
+            status=ResponseStatus.COMPLETED,
+            duration_seconds=1000.0 if i < 230 else 100.0,  # the older ones were slow
+        )
+        for i in range(230 + length.MEASURED_FROM)
+    ]
+    Response.objects.bulk_create(rows)
+    # The latest 201 took 100 s; over all 431 the median would be 1000 s (17 minutes).
+    assert length.expected_minutes(version) == 2
 
 
 def test_a_welcome_text_that_states_a_length_is_left_to_say_it(workspace):

@@ -380,3 +380,67 @@ def test_back_ends_nothing_and_a_stale_back_changes_nothing(survey):
     client.post(url, {"page": 3, "go": "back"})
     response.refresh_from_db()
     assert response.page == 0
+
+
+@pytest.fixture
+def with_solution(survey):
+    """The survey asking what respondents use today, in their own words, and an optional note."""
+    survey.ask_current_solution = True
+    survey.current_solution_options = []
+    survey.save()
+    Question.objects.create(
+        survey=survey, key="note", kind="text", text="Anything else?", required=False, order=3
+    )
+    services.publish_survey(survey=survey)
+    survey.refresh_from_db()
+    return survey
+
+
+def test_back_and_forth_keeps_the_current_solution_and_can_clear_an_optional_answer(
+    with_solution,
+):
+    survey = with_solution
+    client = Client()
+    url = survey.public_path()
+    client.post(url, {"page": 0})
+    client.post(url, {"page": 1, "q-uses_tool": "Yes"})
+    client.post(
+        url,
+        {"page": 2, "q-role": "Manager", "q-note": "hello", "current_solution_other": "Excel"},
+    )
+    response = Response.objects.get()
+    assert (response.page, response.current_solution) == (3, "Excel")
+    client.post(url, {"page": 3, "go": "back"})
+    # The page shown again holds what was saved, and a Back with its box emptied keeps it.
+    page = client.get(url).content.decode()
+    assert 'name="current_solution_other" type="text" maxlength="200" value="Excel"' in page
+    client.post(url, {"page": 2, "go": "back", "q-role": "Manager"})
+    response.refresh_from_db()
+    assert (response.page, response.current_solution) == (1, "Excel")
+    # Forward again with the optional note emptied: the note is gone.
+    client.post(url, {"page": 1, "q-uses_tool": "Yes"})
+    client.post(url, {"page": 2, "q-role": "Manager", "current_solution_other": "Excel"})
+    response.refresh_from_db()
+    assert response.page == 3 and response.profile == {"uses_tool": "Yes", "role": "Manager"}
+
+
+def test_a_back_before_any_answer_stores_nothing(survey):
+    reply = Client().post(survey.public_path(), {"page": 0, "go": "back"})
+    assert reply.status_code == 302
+    assert not Response.objects.exists()
+
+
+@pytest.mark.parametrize("go", ["", "back"])
+def test_digits_that_are_not_ascii_are_no_rating_and_no_500(survey, go):
+    client = Client()
+    url = survey.public_path()
+    client.post(url, {"page": 0})
+    client.post(url, {"page": 1, "q-uses_tool": "Yes"})
+    client.post(url, {"page": 2, "q-role": "Manager"})
+    code = Response.objects.get().shown_order["step-0-0"][0]
+    reply = client.post(url, {"page": 3, f"imp-{code}": "²", f"sat-{code}": "٣", "go": go})
+    assert reply.status_code == (302 if go else 200)  # back, or the page with its problems
+    stored = ratings.decode_answers(
+        Response.objects.get().ratings, survey.current_version.outcome_codes
+    )
+    assert stored.get(code, (None, None)) == (None, None)
