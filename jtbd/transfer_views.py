@@ -46,16 +46,9 @@ def job_import(request: HttpRequest) -> HttpResponse:
                 f"Imported {result.outcomes} outcome{pluralize(result.outcomes)} in "
                 f"{result.steps} step{pluralize(result.steps)}.",
             )
-            for note in result.notes:
-                messages.warning(request, note)
+            _notes(request, result)
             return redirect(result.job)
-    status = 400 if problems else 200
-    return render(
-        request,
-        "jtbd/import.html",
-        {"form": form, "problems": problems, "job": None, "kind": "JSON"},
-        status=status,
-    )
+    return _import_page(request, form, problems, job=None, kind="JSON")
 
 
 @login_required
@@ -71,15 +64,20 @@ def job_import_csv(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             n = result.outcomes
             messages.success(request, f"Imported {n} outcome{pluralize(n)}.")
-            if result.ignored_columns:
-                messages.info(request, f"Ignored columns: {', '.join(result.ignored_columns)}")
-            for note in result.notes:
-                messages.warning(request, note)
+            _notes(request, result)
             return redirect(job)
-    status = 400 if problems else 200
-    return render(
-        request,
-        "jtbd/import.html",
-        {"form": form, "problems": problems, "job": job, "kind": "CSV"},
-        status=status,
-    )
+    return _import_page(request, form, problems, job=job, kind="CSV")
+
+
+def _notes(request: HttpRequest, result: catalogue.ImportResult) -> None:
+    """What the import wants the researcher to know beside its success."""
+    if result.ignored_columns:
+        messages.info(request, f"Ignored columns: {', '.join(result.ignored_columns)}")
+    for note in result.notes:
+        messages.warning(request, note)
+
+
+def _import_page(request: HttpRequest, form, problems, *, job, kind: str) -> HttpResponse:
+    """The import form, with every problem of a refused file (400) or none (200)."""
+    context = {"form": form, "problems": problems, "job": job, "kind": kind}
+    return render(request, "jtbd/import.html", context, status=400 if problems else 200)
