@@ -147,18 +147,25 @@ def enqueue(run_id: int) -> bool:
 
     try:
         if settings.CELERY_TASK_ALWAYS_EAGER and settings.ANALYSIS_IN_THREAD:
+            # Marked before the thread starts: its first write (the claim) would otherwise race
+            # this one, and SQLite refuses one of two concurrent writers.
+            _mark_enqueued(run_id)
             threading.Thread(
                 target=_execute_in_thread, args=(run_id,), name=f"analysis-{run_id}", daemon=True
             ).start()
         else:
             run_analysis.apply_async((run_id,))
+            _mark_enqueued(run_id)
     except Exception as exc:  # broker down, connection refused, timeouts: all the same here
         log.warning("Analysis run %s not handed to the broker yet: %s", run_id, exc)
         return False
+    return True
+
+
+def _mark_enqueued(run_id: int) -> None:
     AnalysisRun.objects.filter(pk=run_id, status=RunStatus.QUEUED).update(
         enqueued_at=timezone.now()
     )
-    return True
 
 
 def _execute_in_thread(run_id: int) -> None:

@@ -105,29 +105,39 @@ def test_without_a_broker_a_run_starts_in_a_thread_and_the_page_follows_it(
     client: Client, researcher, survey, settings
 ):
     settings.ANALYSIS_IN_THREAD = True  # the default outside the tests
-    entered, release = threading.Event(), threading.Event()
-    compute = runs.compute
+    # The thread waits twice: before its claim, until the test has read the page, and inside the
+    # computation, until the test has read the status. SQLite's shared in-memory test database
+    # refuses ("table is locked") a write that overlaps another connection's access, where a
+    # database file would wait.
+    go, entered, release = threading.Event(), threading.Event(), threading.Event()
+    compute, execute_run = runs.compute, runs.execute_run
 
-    def held(run, **kwargs):  # the computation waits until the test has looked at the page
+    def gated(run_id, **kwargs):
+        go.wait(10)
+        return execute_run(run_id, **kwargs)
+
+    def held(run, **kwargs):
         entered.set()
         release.wait(10)
         return compute(run, **kwargs)
 
     client.force_login(researcher)
-    with mock.patch("analysis.runs.compute", held):
+    with mock.patch("analysis.runs.compute", held), mock.patch("analysis.runs.execute_run", gated):
         try:
             answer = client.post(
                 f"/surveys/{survey.pk}/analysis/", {"segments": "off", "seed": "7"}, follow=True
             )
-            # The request came back while the analysis is still computing.
+            # The request came back before the analysis started.
             run = AnalysisRun.objects.get(survey=survey)
-            assert not release.is_set() and run.status in (RunStatus.QUEUED, RunStatus.RUNNING)
+            assert run.status == RunStatus.QUEUED and run.enqueued_at is not None
             html = answer.content.decode()
             assert f"Analysis #{run.pk} is " in html and "data-progress" in html
+            go.set()
             assert entered.wait(10)
             state = client.get(f"/surveys/{survey.pk}/analysis/status.json").json()
             assert state["active"] and state["status"] == RunStatus.RUNNING
         finally:
+            go.set()
             release.set()
         # Wait on the thread itself: polling the row would race its writes, which SQLite's
         # shared in-memory test database refuses ("table is locked") instead of waiting.
