@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
 # More outcomes than this on one step are split over several pages so a page stays short.
@@ -45,9 +45,17 @@ class Problem:
     message: str
 
 
-def build_pages(content: Mapping, shown_order: Mapping[str, list[str]] | None = None) -> list[Page]:
+def build_pages(
+    content: Mapping,
+    shown_order: Mapping[str, list[str]] | None = None,
+    subset: Collection[str] | None = None,
+) -> list[Page]:
     """The version's pages; with a respondent's `shown_order`, outcome pages list their outcomes
-    in the order that respondent sees them."""
+    in the order that respondent sees them. Under a planned subset only the outcomes of
+    `subset` are asked (for a stored respondent, the outcomes of their `shown_order`); a step
+    with none of them has no page."""
+    if subset is None and shown_order:
+        subset = {code for codes in shown_order.values() for code in codes}
     pages = [Page("welcome", "welcome", "Welcome")]
     questions = content.get("questions", [])
     screener = tuple(q for q in questions if q["screener"])
@@ -58,7 +66,9 @@ def build_pages(content: Mapping, shown_order: Mapping[str, list[str]] | None = 
         pages.append(Page("profile", "profile", "About you", questions=profile))
     outcome_pages: list[Page] = []
     for i, step in enumerate(content["steps"]):
-        codes = [o["code"] for o in step["outcomes"]]
+        codes = [o["code"] for o in step["outcomes"] if subset is None or o["code"] in subset]
+        if not codes:
+            continue
         chunks = max(1, math.ceil(len(codes) / MAX_OUTCOMES_PER_PAGE))
         size = math.ceil(len(codes) / chunks)
         for c in range(chunks):

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import re
 from typing import cast
 
 from django import forms
 
 from jtbd.models import Job
 from surveys.erasure import title_confirms
+from surveys.length import outcomes_for_minutes
 from surveys.models import Question, Survey, unique_lines
 
 
@@ -36,6 +38,14 @@ class SurveySettingsForm(forms.ModelForm):
         "(“Something else” is added).",
     )
 
+    core_codes = forms.CharField(
+        label="Core outcomes everyone rates",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="With a planned subset: the codes of outcomes every respondent rates, "
+        "separated by spaces, commas or new lines.",
+    )
+
     class Meta:
         model = Survey
         fields = [
@@ -51,6 +61,8 @@ class SurveySettingsForm(forms.ModelForm):
             "attention_check",
             "target_completes",
             "closes_at",
+            "subset_size",
+            "subset_minutes",
         ]
         widgets = {
             "welcome_text": forms.Textarea(attrs={"rows": 3}),
@@ -66,6 +78,7 @@ class SurveySettingsForm(forms.ModelForm):
         self.fields["importance_scale"].initial = "\n".join(survey.importance_labels)
         self.fields["satisfaction_scale"].initial = "\n".join(survey.satisfaction_labels)
         self.fields["solution_options"].initial = "\n".join(survey.current_solution_options)
+        self.fields["core_codes"].initial = " ".join(survey.core_outcomes)
 
     def _scale(self, name: str) -> list[str]:
         labels = [line.strip() for line in self.cleaned_data[name].splitlines() if line.strip()]
@@ -84,8 +97,50 @@ class SurveySettingsForm(forms.ModelForm):
     def clean_solution_options(self) -> list[str]:
         return unique_lines(self.cleaned_data["solution_options"].splitlines())
 
+    def clean_core_codes(self) -> list[str]:
+        given = [c for c in re.split(r"[\s,;]+", self.cleaned_data["core_codes"]) if c]
+        known = set(self.instance.outcomes.values_list("code", flat=True))
+        unknown = [c for c in dict.fromkeys(given) if c not in known]
+        if unknown:
+            raise forms.ValidationError(
+                "Not among this survey's outcomes: " + ", ".join(unknown[:10]) + "."
+            )
+        return list(dict.fromkeys(given))
+
+    def clean(self) -> dict:
+        data = super().clean() or {}
+        size, minutes = data.get("subset_size"), data.get("subset_minutes")
+        core = data.get("core_codes") or []
+        if size and minutes:
+            self.add_error(
+                "subset_minutes", "Give a number of outcomes or a length in minutes, not both."
+            )
+            return data
+        total = self.instance.outcomes.count()
+        if size and size >= total:
+            self.add_error(
+                "subset_size",
+                f"The survey asks {total} outcomes: a subset must be smaller. Leave it empty for "
+                "everyone to rate every outcome.",
+            )
+        elif size and size <= len(core):
+            self.add_error(
+                "subset_size", f"Give more than the {len(core)} core outcomes everyone rates."
+            )
+        if minutes:
+            content = {**self.instance.snapshot(), "design": None}
+            fits = outcomes_for_minutes(content, minutes)
+            if fits <= len(core):
+                self.add_error(
+                    "subset_minutes",
+                    f"{minutes} minutes leave room for {fits} outcomes, no more than the "
+                    f"{len(core)} core outcomes: allow more time or fewer core outcomes.",
+                )
+        return data
+
     def save(self, commit: bool = True) -> Survey:
         survey = super().save(commit=False)
+        survey.core_outcomes = self.cleaned_data["core_codes"]
         survey.importance_labels = self.cleaned_data["importance_scale"]
         survey.satisfaction_labels = self.cleaned_data["satisfaction_scale"]
         survey.current_solution_options = self.cleaned_data["solution_options"]
@@ -96,6 +151,7 @@ class SurveySettingsForm(forms.ModelForm):
                     "importance_labels",
                     "satisfaction_labels",
                     "current_solution_options",
+                    "core_outcomes",
                     "updated_at",
                 ]
             )

@@ -24,8 +24,10 @@ MEASURED_FROM = 201
 
 
 def estimated_seconds(content: Mapping) -> int:
-    """The time a version's content takes to answer, from what it asks."""
-    outcomes = len(content.get("outcome_codes", []))
+    """The time a version's content takes to answer, from what it asks (under a planned-subset
+    design, the K outcomes each respondent rates)."""
+    design = content.get("design")
+    outcomes = design["k"] if design else len(content.get("outcome_codes", []))
     questions = len(content.get("questions", [])) + bool(content.get("current_solution"))
     loyalty = bool(content.get("nps")) + bool(content.get("ces"))
     return (
@@ -33,6 +35,12 @@ def estimated_seconds(content: Mapping) -> int:
         + SECONDS_PER_OUTCOME * outcomes
         + SECONDS_PER_QUESTION * (questions + loyalty + bool(content.get("attention_check")))
     )
+
+
+def outcomes_for_minutes(content: Mapping, minutes: int) -> int:
+    """How many outcomes fit in `minutes` beside everything else the content asks (at least 1)."""
+    others = estimated_seconds({**content, "outcome_codes": [], "design": None})
+    return max(1, (minutes * 60 - others) // SECONDS_PER_OUTCOME)
 
 
 def expected_minutes(version: SurveyVersion) -> int:

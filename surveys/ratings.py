@@ -1,10 +1,13 @@
 """How a response's ratings are stored: one packed byte string per response.
 
 Layout of `Response.ratings` for a version with k outcomes (in the version's outcome order):
-bytes 0..k-1 are the importance ratings, bytes k..2k-1 the satisfaction ratings, each 1–5, and 0
-for unanswered. One row per response loads a 100,000 × 100 matrix about 20× faster than one row
-per rating (measured on PostgreSQL: 0.5 s against 12 s), so nothing else may depend on this
-layout: callers use `encode`, `decode` and `load_matrix`.
+bytes 0..k-1 are the importance ratings, bytes k..2k-1 the satisfaction ratings, each 1–5; 0 for
+shown but unanswered, 6 for "not applicable / can't say" and 7 for an outcome the respondent's
+planned subset left out (not shown by design). The analysis matrix holds 0 for all three.
+
+One row per response loads a 100,000 × 100 matrix about 20× faster than one row per rating
+(measured on PostgreSQL: 0.5 s against 12 s), so nothing else may depend on this layout:
+callers use `encode`, `decode` and `load_matrix`.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 
 MISSING = 0
+NOT_APPLICABLE = 6
+NOT_SHOWN = 7
 _UNANSWERED = (None, None)
 
 
@@ -23,8 +28,8 @@ def encode(importance: Sequence[int | None], satisfaction: Sequence[int | None])
     if len(importance) != len(satisfaction):
         raise ValueError("importance and satisfaction must have the same length")
     values = [MISSING if v is None else int(v) for v in (*importance, *satisfaction)]
-    if values and (min(values) < MISSING or max(values) > 5):
-        raise ValueError("ratings must be 1–5 or None")
+    if values and (min(values) < MISSING or max(values) > NOT_SHOWN):
+        raise ValueError("ratings must be 1–5, a missing code (6, 7) or None")
     return bytes(values)
 
 
@@ -71,7 +76,8 @@ class RatingMatrix:
     """A survey's respondent × outcome matrix, joined across versions by outcome code.
 
     `importance` and `satisfaction` are uint8 arrays of shape (n_respondents, n_outcomes),
-    values 1–5 and 0 for unanswered (also for outcomes a respondent's version did not ask).
+    values 1–5 and 0 for no rating (unanswered, not applicable, not shown by design, or not
+    asked by a respondent's version); assembled with `codes_kept`, 6 and 7 stay as stored.
     """
 
     response_ids: np.ndarray
@@ -84,9 +90,12 @@ class RatingMatrix:
 def assemble(
     codes: Sequence[str],
     groups: Iterable[tuple[Sequence[str], Sequence[int], Sequence[str], Sequence[bytes]]],
+    *,
+    codes_kept: bool = False,
 ) -> RatingMatrix:
     """Build the matrix from per-version groups of (version codes, response ids, respondent ids,
-    packed blobs). Columns follow `codes`; a version's codes missing from `codes` are dropped."""
+    packed blobs). Columns follow `codes`; a version's codes missing from `codes` are dropped.
+    The missing codes 6 and 7 become 0 unless `codes_kept` (exports tell them apart)."""
     index = {code: j for j, code in enumerate(codes)}
     imp_parts, sat_parts = [], []
     ids: list[int] = []
@@ -97,6 +106,8 @@ def assemble(
         k = len(version_codes)
         block = np.frombuffer(b"".join(bytes(b) for b in blobs), dtype=np.uint8)
         block = block.reshape(len(blobs), 2 * k)
+        if not codes_kept:
+            block = np.where(block > 5, np.uint8(MISSING), block)
         imp = np.zeros((len(blobs), len(codes)), dtype=np.uint8)
         sat = np.zeros_like(imp)
         src = [i for i, code in enumerate(version_codes) if code in index]

@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from surveys import flow, ratings
+from surveys import design, flow, ratings
 from surveys.models import (
     Flag,
     Invitation,
@@ -83,19 +83,26 @@ def publish_survey(*, survey: Survey, by=None) -> SurveyVersion:
 
 
 def _new_response(survey: Survey, **identity) -> Response:
+    """A respondent's response, stored; call it inside a transaction (see `assign_subset`)."""
     version = survey.current_version
     assert version is not None  # only a published survey takes responses
-    pages = flow.build_pages(version.content)
+    subset = design.assign_subset(version)
+    pages = flow.build_pages(version.content, subset=subset)
     rng = random.Random(secrets.randbits(64))
-    codes = version.outcome_codes
-    return Response(
+    unshown = [
+        None if subset is None or code in subset else ratings.NOT_SHOWN
+        for code in version.outcome_codes
+    ]
+    response = Response(
         survey=survey,
         version=version,
         source=ResponseSource.WEB,
         shown_order=flow.shuffled_orders(pages, rng),
-        ratings=ratings.encode([None] * len(codes), [None] * len(codes)),
+        ratings=ratings.encode(unshown, unshown),
         **identity,
     )
+    response.save()
+    return response
 
 
 class AlreadyAnswered(Exception):
@@ -108,12 +115,11 @@ def response_for_invitation(invitation: Invitation) -> Response:
     existing = Response.objects.filter(invitation=invitation).first()
     if existing:
         return existing
-    response = _new_response(
-        invitation.survey, invitation=invitation, respondent_id=invitation.respondent_id
-    )
     try:
-        with transaction.atomic():
-            response.save()
+        with transaction.atomic():  # a response not stored returns its subset's draw
+            response = _new_response(
+                invitation.survey, invitation=invitation, respondent_id=invitation.respondent_id
+            )
     except IntegrityError:
         existing = Response.objects.filter(invitation=invitation).first()
         if existing is None:
@@ -130,9 +136,8 @@ def response_for_browser(survey: Survey, browser_key: str | None) -> Response:
         if existing:
             return existing
     key = secrets.token_urlsafe(24)
-    response = _new_response(survey, browser_key=key, respondent_id=f"web-{key[:12]}")
-    response.save()
-    return response
+    with transaction.atomic():
+        return _new_response(survey, browser_key=key, respondent_id=f"web-{key[:12]}")
 
 
 @dataclass

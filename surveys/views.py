@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 
 from config.params import valid_id
 from jtbd.models import DesiredOutcome
-from surveys import erasure, services
+from surveys import design, erasure, services
 from surveys.access import survey_for
 from surveys.fieldwork import fieldwork_stats
 from surveys.forms import (
@@ -76,11 +76,12 @@ def survey_detail(request: HttpRequest, pk: int) -> HttpResponse:
     survey = survey_for(request, pk)
     outcomes = list(survey.ordered_outcomes())
     questions = list(survey.questions.all())
+    snapshot = survey.snapshot()
     changed = bool(
         survey.current_version
-        and survey.current_version.content_hash
-        != survey.current_version.hash_content(survey.snapshot())
+        and survey.current_version.content_hash != survey.current_version.hash_content(snapshot)
     )
+    shown = design.shown_counts(survey.current_version) if survey.current_version else {}
     context = {
         "survey": survey,
         "outcomes": outcomes,
@@ -89,6 +90,8 @@ def survey_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "counts": survey.responses.counts(),
         "invited": survey.invitations.count(),
         "changed_since_publish": changed,
+        "design": snapshot.get("design"),
+        "shown_range": (min(shown.values()), max(shown.values())) if shown else None,
         "public_url": request.build_absolute_uri(survey.public_path()),
         "can_write": survey.workspace.can_write(request.user),
     }

@@ -3,9 +3,11 @@
 - `survey`: Survey, the outcomes and questions it asks, SurveyVersion (what respondents saw);
 - `respondents`: Invitation and Response;
 - `outbox`: Outbox, the work a stored response asks for;
-- `erasure`: ErasureRecord, the audit of each erasure of personal data.
+- `erasure`: ErasureRecord, the audit of each erasure of personal data;
+- `design`: DesignCounter, the shared counts of a planned-subset design.
 """
 
+from surveys.models.design import DesignCounter
 from surveys.models.erasure import ERASURE_HMAC_SALT, ErasureRecord, ErasureScope
 from surveys.models.outbox import Outbox, OutboxQuerySet, resend_after
 from surveys.models.respondents import (
@@ -43,6 +45,7 @@ __all__ = [
     "DEFAULT_SATISFACTION_LABELS",
     "ERASURE_HMAC_SALT",
     "NPS_TEXT",
+    "DesignCounter",
     "ErasureRecord",
     "ErasureScope",
     "Flag",

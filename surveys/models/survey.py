@@ -41,6 +41,10 @@ def new_token() -> str:
     return secrets.token_urlsafe(24)
 
 
+def new_seed() -> int:
+    return secrets.randbelow(2**31)
+
+
 def default_importance_labels() -> list[str]:
     return list(DEFAULT_IMPORTANCE_LABELS)
 
@@ -147,6 +151,23 @@ class Survey(models.Model):
     ask_ces = models.BooleanField("Ask customer effort (CES)", default=False)
     attention_check = models.BooleanField(default=False)
     target_completes = models.PositiveIntegerField(null=True, blank=True)
+    # Planned subsets (surveys/design.py): off while both sizes are empty.
+    subset_size = models.PositiveIntegerField(
+        "Outcomes each respondent rates",
+        null=True,
+        blank=True,
+        help_text="Each respondent rates this many of the outcomes (core ones included), the "
+        "rest shared out evenly. Leave empty for everyone to rate every outcome.",
+    )
+    subset_minutes = models.PositiveIntegerField(
+        "Or a target length in minutes",
+        null=True,
+        blank=True,
+        help_text="Instead of a number of outcomes: how long the survey should take; the number "
+        "of outcomes follows from it.",
+    )
+    core_outcomes = models.JSONField(default=list, blank=True)  # codes every respondent rates
+    design_seed = models.PositiveIntegerField(default=new_seed)
     closes_at = models.DateTimeField(null=True, blank=True)
     current_version = models.ForeignKey(
         "SurveyVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -198,7 +219,7 @@ class Survey(models.Model):
                 {"code": outcome.code, "statement": outcome.statement}
             )
         questions = [q.snapshot() for q in self.questions.order_by("order", "id")]
-        return {
+        content = {
             "title": self.title,
             "job": self.job.statement,
             "welcome_text": self.welcome_text,
@@ -219,6 +240,12 @@ class Survey(models.Model):
             "ces": CES_TEXT if self.ask_ces else None,
             "attention_check": self.attention_check,
         }
+        from surveys.design import frozen_design  # (it reads the content built here)
+
+        design = frozen_design(self, content)
+        if design is not None:  # only then: an unchanged survey keeps its content hash
+            content["design"] = design
+        return content
 
     def close(self) -> None:
         self.status = SurveyStatus.CLOSED

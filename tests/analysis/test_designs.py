@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from analysis.core.designs import counter_allocation
+from analysis.core.designs import counter_allocation, next_subset
 
 
 def test_every_respondent_rates_k_and_counts_stay_within_one_after_each_respondent():
@@ -35,3 +35,13 @@ def test_every_pair_of_outcomes_is_rated_together_about_as_often_as_expected():
 def test_a_k_outside_the_outcomes_is_refused(k):
     with pytest.raises(ValueError, match="k must be between 1 and the 30 outcomes"):
         counter_allocation(10, 30, k, seed=1)
+
+
+def test_one_respondent_at_a_time_gives_the_whole_allocation():
+    """Fielding assigns respondents one by one from stored counts: the same subsets."""
+    whole = counter_allocation(40, 12, 5, seed=9)
+    counts = np.zeros(12, dtype=np.int64)
+    for i in range(40):
+        chosen = next_subset(counts, 5, 9, i)
+        assert np.array_equal(np.flatnonzero(whole[i]), chosen)
+        counts[chosen] += 1

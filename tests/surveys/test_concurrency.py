@@ -19,7 +19,7 @@ from django.test import Client
 from jtbd.models import JobStep
 from surveys import flow, importing, ratings, services, submission, tasks, wide_csv
 from surveys.fastpath.path import FAST
-from surveys.models import Invitation, Outbox, Response, ResponseStatus, Survey
+from surveys.models import DesignCounter, Invitation, Outbox, Response, ResponseStatus, Survey
 from tests.factories import JobFactory, add_outcomes
 
 pytestmark = [
@@ -391,3 +391,33 @@ def test_completions_one_after_another_share_one_waiting_entry_per_survey(survey
         complete_one(other, f"second-{n}", n)
     assert list(Outbox.objects.order_by("id")) == waiting
     assert [e.processed_at for e in waiting] == [None, None]
+
+
+def test_respondents_arriving_together_keep_a_planned_subset_design_balanced(workspace):
+    """Sixty respondents start at once on a design where each rates 3 of 12: every one is
+    assigned from the counts the one before left, so no two draw from the same counts."""
+    job = JobFactory(workspace=workspace, statement="Get a newly purchased tool adopted")
+    step = JobStep.objects.filter(job=job).order_by("order").first()
+    add_outcomes(
+        job, [f"Minimize the time it takes to finish set-up task {i}" for i in range(12)], step=step
+    )
+    survey = services.create_survey(workspace=workspace, job=job, title="Planned")
+    survey.subset_size, survey.design_seed = 3, 5
+    survey.save()
+    services.publish_survey(survey=survey)
+    count = 60
+
+    results, errors = run_together(
+        count, lambda i: Client().post(survey.public_path(), {"page": 0}).status_code
+    )
+
+    assert errors == [] and results == [302] * count
+    subsets = [
+        {c for page in r.shown_order.values() for c in page}
+        for r in Response.objects.filter(survey=survey)
+    ]
+    assert len(subsets) == count and all(len(s) == 3 for s in subsets)
+    shown = {code: sum(code in s for s in subsets) for code in survey.current_version.outcome_codes}
+    assert set(shown.values()) == {count * 3 // 12}, shown  # 15 each: exactly balanced
+    counter = DesignCounter.objects.get(version=survey.current_version)
+    assert counter.assigned == count and counter.counts == [15] * 12

@@ -45,8 +45,8 @@ def test_encode_refuses_sequences_of_different_lengths():
         ratings.encode([1, 2], [3])
 
 
-@pytest.mark.parametrize("bad", [6, -1, 255, 256])
-def test_encode_refuses_values_outside_one_to_five(bad):
+@pytest.mark.parametrize("bad", [8, -1, 255, 256])
+def test_encode_refuses_values_outside_one_to_five_and_the_missing_codes(bad):
     with pytest.raises(ValueError, match="1–5"):
         ratings.encode([bad], [3])
     with pytest.raises(ValueError, match="1–5"):
@@ -179,3 +179,14 @@ def test_load_matrix_leaves_out_flagged_responses_unless_included_by_hand(worksp
             include_override=override,
         )
     assert ratings.load_matrix(survey).respondent_ids == ["clean", "kept"]
+
+
+def test_the_missing_codes_are_kept_in_storage_and_are_no_rating_in_the_matrix():
+    blob = ratings.encode(
+        [4, ratings.NOT_APPLICABLE, ratings.NOT_SHOWN], [2, None, ratings.NOT_SHOWN]
+    )
+    groups = [(["A", "B", "C"], [1], ["r1"], [blob])]
+    matrix = ratings.assemble(["A", "B", "C"], groups)
+    assert matrix.importance.tolist() == [[4, 0, 0]] and matrix.satisfaction.tolist() == [[2, 0, 0]]
+    kept = ratings.assemble(["A", "B", "C"], groups, codes_kept=True)
+    assert kept.importance.tolist() == [[4, 6, 7]] and kept.satisfaction.tolist() == [[2, 0, 7]]

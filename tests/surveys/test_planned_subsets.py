@@ -1,0 +1,192 @@
+"""Planned subsets in the field: settings, the frozen design, assignment, pages and resume."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from django.test import Client
+
+from analysis.core.designs import counter_allocation
+from surveys import design, flow, length, ratings, services
+from surveys.models import DesignCounter, Invitation, Response, ResponseStatus
+from surveys.ratings import load_matrix
+from tests.factories import JobFactory, add_outcomes
+
+STATEMENTS = [f"Minimize the time it takes to complete adoption task number {i}" for i in range(12)]
+
+
+@pytest.fixture
+def survey(workspace):
+    """Twelve outcomes on three steps; each respondent rates 5, one of them core."""
+    job = JobFactory(workspace=workspace)
+    steps = list(job.steps.order_by("order"))
+    add_outcomes(job, STATEMENTS[:4], step=steps[0])
+    add_outcomes(job, STATEMENTS[4:8], step=steps[2])
+    add_outcomes(job, STATEMENTS[8:], step=steps[4])
+    survey = services.create_survey(workspace=workspace, job=job, title="Adoption")
+    return survey
+
+
+def settings_data(survey, **changes) -> dict:
+    data = {
+        "title": survey.title,
+        "welcome_text": survey.welcome_text,
+        "thank_you_text": survey.thank_you_text,
+        "screened_out_text": survey.screened_out_text,
+        "nps_subject": survey.nps_subject,
+        "importance_scale": "\n".join(survey.importance_labels),
+        "satisfaction_scale": "\n".join(survey.satisfaction_labels),
+    }
+    return {**data, **changes}
+
+
+def codes_of(survey) -> list[str]:
+    return [o.code for o in survey.ordered_outcomes()]
+
+
+def test_the_design_is_set_on_the_settings_page_and_frozen_when_published(
+    client, researcher, survey
+):
+    client.force_login(researcher)
+    core = codes_of(survey)[0]
+    url = f"/surveys/{survey.pk}/settings/"
+    answer = client.post(url, settings_data(survey, subset_size="5", core_codes=core))
+    assert answer.status_code == 302, answer.context["form"].errors
+    detail = client.get(f"/surveys/{survey.pk}/").content.decode()
+    assert "each respondent rates 5 of the 12 outcomes" in detail and core in detail
+    client.post(f"/surveys/{survey.pk}/publish/")
+    survey.refresh_from_db()
+    frozen = survey.current_version.content["design"]
+    assert frozen == {"k": 5, "core": [core], "seed": survey.design_seed, "minutes": None}
+    # The welcome page's estimate counts the five rated, not the twelve.
+    assert length.estimated_seconds(survey.current_version.content) == 45 + 5 * 11
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "message"),
+    [
+        ({"subset_size": "5", "subset_minutes": "6"}, "subset_minutes", "not both"),
+        ({"subset_size": "12"}, "subset_size", "The survey asks 12 outcomes"),
+        ({"subset_size": "2", "core_codes": "{0} {1}"}, "subset_size", "more than the 2 core"),
+        ({"subset_size": "4", "core_codes": "{0}, NOPE-1"}, "core_codes", "NOPE-1"),
+        ({"subset_minutes": "1", "core_codes": "{0} {1} {2}"}, "subset_minutes", "room for 1"),
+    ],
+)
+def test_an_impossible_design_is_refused_with_the_reason_and_nothing_saved(
+    client, researcher, survey, changes, field, message
+):
+    client.force_login(researcher)
+    codes = codes_of(survey)
+    changes = {k: v.format(*codes) for k, v in changes.items()}
+    page = client.post(f"/surveys/{survey.pk}/settings/", settings_data(survey, **changes))
+    assert page.status_code == 200
+    assert message in str(page.context["form"].errors[field])
+    survey.refresh_from_db()
+    assert survey.subset_size is None and survey.subset_minutes is None
+    assert survey.core_outcomes == []
+
+
+def test_a_target_length_gives_the_number_of_outcomes_that_fits(survey):
+    survey.subset_minutes = 2  # 120 s: 45 s fixed, 75 s for outcomes at 11 s each
+    survey.save()
+    services.publish_survey(survey=survey)
+    assert survey.current_version.content["design"]["k"] == 6
+
+
+def test_off_by_default_the_content_has_no_design_and_everyone_rates_all(survey):
+    services.publish_survey(survey=survey)
+    assert "design" not in survey.current_version.content
+    Client().post(survey.public_path(), {"page": 0})
+    response = Response.objects.get()
+    assert ratings.NOT_SHOWN not in bytes(response.ratings)
+    assert not DesignCounter.objects.exists()
+
+
+@pytest.fixture
+def planned(survey):
+    survey.subset_size = 5
+    survey.core_outcomes = [codes_of(survey)[0]]
+    survey.design_seed = 11
+    survey.save()
+    services.publish_survey(survey=survey)
+    return survey
+
+
+def walk(client: Client, url: str, response: Response) -> None:
+    """Answer every page the respondent is shown, from the welcome page on."""
+    pages = flow.build_pages(response.version.content, response.shown_order)
+    for index in range(response.page, len(pages)):
+        data: dict = {"page": index}
+        for i, code in enumerate(pages[index].outcome_codes):
+            data[f"imp-{code}"], data[f"sat-{code}"] = str(1 + i % 5), str(1 + (i + 2) % 5)
+        answer = client.post(url, data)
+        assert answer.status_code == 302, answer.content.decode()[:2000]
+
+
+def test_each_respondent_rates_their_subset_and_the_counts_stay_within_one(planned):
+    codes = planned.current_version.outcome_codes
+    core = codes[0]
+    for n in range(1, 23):
+        client = Client()
+        client.post(planned.public_path(), {"page": 0})
+        response = Response.objects.order_by("-id").first()
+        shown = {c for page in response.shown_order.values() for c in page}
+        assert len(shown) == 5 and core in shown
+        walk(client, planned.public_path(), response)
+        counts = design.shown_counts(planned.current_version)
+        assert sum(counts.values()) == 4 * n and max(counts.values()) - min(counts.values()) <= 1
+    completed = Response.objects.filter(status=ResponseStatus.COMPLETED)
+    assert completed.count() == 22
+    # Stored per response: rated where shown, "not shown by design" elsewhere; the matrix
+    # scores each outcome on those who rated it.
+    for response in completed:
+        shown = {c for page in response.shown_order.values() for c in page}
+        imp, sat = ratings.decode(response.ratings, len(codes))
+        for j, code in enumerate(codes):
+            if code in shown:
+                assert 1 <= imp[j] <= 5 and 1 <= sat[j] <= 5
+            else:
+                assert imp[j] == sat[j] == ratings.NOT_SHOWN
+    matrix = load_matrix(planned)
+    n = (matrix.importance > 0).sum(axis=0)
+    assert n[0] == 22 and set(n[1:].tolist()) <= {8, 9} and n.sum() == 22 * 5
+
+
+def test_the_assignment_is_the_allocation_of_the_design_seed(planned):
+    """Respondents in turn get the rows of the counter-driven allocation of the frozen seed."""
+    version = planned.current_version
+    rotating = design.rotating_codes(version.content)
+    expected = counter_allocation(10, len(rotating), 4, seed=11)
+    for i in range(10):
+        got = design.assign_subset(version)
+        assert got == {version.outcome_codes[0]} | {
+            rotating[j] for j in np.flatnonzero(expected[i])
+        }
+
+
+def test_a_resumed_respondent_sees_the_same_subset_in_the_same_order(planned):
+    invitation = Invitation.objects.create(survey=planned, external_id="cust-1")
+    first = Client()
+    first.post(invitation.path(), {"page": 0})
+    response = Response.objects.get()
+    pages = flow.build_pages(response.version.content, response.shown_order)
+    first_page = pages[1].outcome_codes
+    html = Client().get(invitation.path()).content.decode()  # another browser, later
+    positions = [html.index(f'id="st-{code}"') for code in first_page]
+    assert positions == sorted(positions)
+    unshown = set(planned.current_version.outcome_codes) - {
+        c for page in response.shown_order.values() for c in page
+    }
+    assert not any(f'id="st-{code}"' in html for code in unshown)
+    walk(Client(), invitation.path(), Response.objects.get())
+    assert Response.objects.get().status == ResponseStatus.COMPLETED
+    assert DesignCounter.objects.get().assigned == 1  # resuming assigned nobody new
+
+
+def test_a_step_with_none_of_the_subset_has_no_page(planned):
+    content = planned.current_version.content
+    step_codes = [o["code"] for o in content["steps"][1]["outcomes"]]
+    subset = set(content["outcome_codes"]) - set(step_codes)
+    pages = flow.build_pages(content, subset=list(subset)[:5])
+    assert all(not set(p.outcome_codes) & set(step_codes) for p in pages)
+    assert sum(len(p.outcome_codes) for p in pages) == 5
