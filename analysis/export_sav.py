@@ -6,8 +6,10 @@ letter, at most 64 characters, unique ignoring case; anything else becomes _, an
 _2, _3…):
 
 - ``respondent_id`` (string);
-- ``imp_<code>`` and ``sat_<code>`` per outcome (1–5, missing = system missing), labelled
-  "Importance: <statement>" / "Satisfaction: <statement>", value labels the version's scale;
+- ``imp_<code>`` and ``sat_<code>`` per outcome (1–5), labelled "Importance: <statement>" /
+  "Satisfaction: <statement>", value labels the version's scale; 98 "Not applicable / can't say"
+  and 99 "Not shown by design" (a planned subset) are user-missing values with those labels, and
+  a rating shown but not given is system missing;
 - per profile question with key K: single choice ``q_K`` coded 1…k in option order (value labels
   = options; answers no longer offered are appended); number ``q_K``; text ``q_K`` (string);
   multiple choice ``q_K_1`` … ``q_K_k``, one 0/1 variable per option, labelled
@@ -41,7 +43,7 @@ from surveys.models import (
     QuestionKind,
     Response,
 )
-from surveys.ratings import assemble
+from surveys.ratings import FILE_CODE_LABELS, FILE_CODES, assemble
 
 MAX_VARIABLE_NAME = 64
 MAX_VARIABLE_LABEL_BYTES = 256
@@ -87,6 +89,7 @@ class SavData:
     # Typed as pyreadstat.write_sav takes them (its dicts are invariant); no None is stored.
     labels: dict[str, str | None] = field(default_factory=dict)
     value_labels: dict[str, dict[int | float, str]] = field(default_factory=dict)
+    missing: dict[str, list[Any]] = field(default_factory=dict)
     measures: dict[str, str] = field(default_factory=dict)
     taken: set[str] = field(default_factory=set)
 
@@ -98,6 +101,7 @@ class SavData:
         label: str = "",
         value_labels: Mapping[int, str] | None = None,
         measure: str = "unknown",
+        missing: list[Any] | None = None,
     ) -> str:
         name = spss_name(base, self.taken)
         self.columns[name] = values
@@ -108,6 +112,8 @@ class SavData:
                 k: clip(v, MAX_VALUE_LABEL_BYTES) for k, v in value_labels.items()
             }
         self.measures[name] = measure
+        if missing:
+            self.missing[name] = missing
         return name
 
 
@@ -117,7 +123,7 @@ class _Respondents:
 
     ids: list[str]
     segments: np.ndarray
-    importance: np.ndarray  # float (n, m), NaN = unanswered
+    importance: np.ndarray  # float (n, m): 1–5, 98 and 99 (see FILE_CODES), NaN = unanswered
     satisfaction: np.ndarray
     profile: list[Mapping[str, Any]]
     current_solution: list[str]
@@ -159,12 +165,13 @@ def _load_respondents(run: AnalysisRun, codes: Sequence[str]) -> _Respondents:
     matrix = assemble(
         codes,
         ((version_codes[v], ids, [""] * len(ids), blobs) for v, (ids, blobs) in groups.items()),
+        codes_kept=True,
     )
     importance = np.full((n, len(codes)), np.nan)
     satisfaction = np.full((n, len(codes)), np.nan)
     rows_at = [position[int(r)] for r in matrix.response_ids.tolist()]
-    importance[rows_at] = np.where(matrix.importance == 0, np.nan, matrix.importance)
-    satisfaction[rows_at] = np.where(matrix.satisfaction == 0, np.nan, matrix.satisfaction)
+    importance[rows_at] = _as_file_values(matrix.importance)
+    satisfaction[rows_at] = _as_file_values(matrix.satisfaction)
     return _Respondents(
         ids=[str(r) for r in membership.respondent_ids],
         segments=membership.segment_array().astype(np.float64),
@@ -175,6 +182,14 @@ def _load_respondents(run: AnalysisRun, codes: Sequence[str]) -> _Respondents:
         nps=nps,
         ces=ces,
     )
+
+
+def _as_file_values(stored: np.ndarray) -> np.ndarray:
+    """Stored ratings as the file writes them: 1–5, the missing codes 98 and 99, NaN for none."""
+    values = np.where(stored == 0, np.nan, stored.astype(np.float64))
+    for code, written in FILE_CODES.items():
+        values[stored == code] = written
+    return values
 
 
 def _merged_questions(contents: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -269,15 +284,17 @@ def respondent_data(run: AnalysisRun) -> SavData:
             f"imp_{code}",
             people.importance[:, j],
             label=f"Importance: {statement}",
-            value_labels=dict(enumerate(importance_labels, start=1)),
+            value_labels={**dict(enumerate(importance_labels, start=1)), **FILE_CODE_LABELS},
             measure="ordinal",
+            missing=list(FILE_CODE_LABELS),
         )
         data.add(
             f"sat_{code}",
             people.satisfaction[:, j],
             label=f"Satisfaction: {statement}",
-            value_labels=dict(enumerate(satisfaction_labels, start=1)),
+            value_labels={**dict(enumerate(satisfaction_labels, start=1)), **FILE_CODE_LABELS},
             measure="ordinal",
+            missing=list(FILE_CODE_LABELS),
         )
     for question in _merged_questions(contents):
         _add_question(data, question, [p.get(question["key"]) for p in people.profile])
@@ -340,6 +357,7 @@ def respondents_sav(run: AnalysisRun) -> bytes:
             column_labels=data.labels,
             variable_value_labels=data.value_labels,
             variable_measure=data.measures,
+            missing_ranges=data.missing,
             # SPSS documents are lines of at most 80 bytes.
             note=[
                 f"Opportunity Engine: survey {run.survey_id}, analysis {run.pk}.",

@@ -151,6 +151,7 @@ def _about_sheet(ws, run: AnalysisRun, shown: str) -> None:
         ("Respondents (n)", run.n_respondents),
         ("Outcomes", run.n_outcomes),
         ("Segments", segments),
+        ("Planned subsets", _design_text(survey)),
         ("This workbook", shown),
         (None, None),
         ("Parameters", None),
@@ -167,6 +168,21 @@ def _about_sheet(ws, run: AnalysisRun, shown: str) -> None:
             _put(ws, i, 2, value)
     ws.column_dimensions["A"].width = 36
     ws.column_dimensions["B"].width = 90
+
+
+def _design_text(survey) -> str:
+    """The current version's planned-subset design in words (K, core set, seed)."""
+    version = survey.current_version
+    design = version.content.get("design") if version else None
+    if not design:
+        return "off: every respondent was asked every outcome"
+    total = len(version.content["outcome_codes"])
+    core = ", ".join(design["core"]) or "none"
+    return (
+        f"each respondent rated {design['k']} of {total} outcomes; core (rated by everyone): "
+        f"{core}; seed {design['seed']}. Ratings not shown by design are left out of each "
+        "outcome's n."
+    )
 
 
 def results_xlsx(run: AnalysisRun, segment: SegmentResult | None = None) -> bytes:

@@ -122,7 +122,9 @@ def main() -> None:
             rows = rng.choice(POPULATION, size=n, replace=False)
             imp, sat, labels = pop_imp[rows], pop_sat[rows], pop_labels[rows]
             if subset is not None:
-                imp, sat = blank_unshown(imp, sat, counter_allocation(n, m, subset, int(rng.integers(2**31))))
+                imp, sat = blank_unshown(
+                    imp, sat, counter_allocation(n, m, subset, int(rng.integers(2**31)))
+                )
             boot = bootstrap_scores(imp, sat, n_resamples=1000, seed=rng)
             o = boot.scores.opportunity
             lo, hi = boot.intervals.opportunity_lower, boot.intervals.opportunity_upper

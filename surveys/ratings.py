@@ -20,6 +20,11 @@ import numpy as np
 MISSING = 0
 NOT_APPLICABLE = 6
 NOT_SHOWN = 7
+
+# How files other tools read write the two missing codes (blank is "shown, not answered"): the
+# wide response CSV, its import and the SPSS export, where they are user-missing values.
+FILE_CODES = {NOT_APPLICABLE: 98, NOT_SHOWN: 99}
+FILE_CODE_LABELS = {98: "Not applicable / can't say", 99: "Not shown by design"}
 _UNANSWERED = (None, None)
 
 

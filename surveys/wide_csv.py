@@ -2,7 +2,8 @@
 
 One row per respondent: an id column, optional profile columns, and per outcome code X an
 importance and a satisfaction column named by patterns (default ``imp_{code}``/``sat_{code}``).
-Ratings are 1–5, blank for unanswered. Any other value fails the whole import; every problem is
+Ratings are 1–5, blank for unanswered, 98 for "not applicable / can't say" and 99 for "not shown by
+design" (a planned subset). Any other value fails the whole import; every problem is
 reported with its row number (the header is row 1), column and value, and nothing is stored.
 Columns that are neither the id, a listed profile column nor a rating column are ignored, and the
 import says which. Storing what was read is `surveys.importing`'s.
@@ -21,17 +22,23 @@ import numpy as np
 from django.utils.text import slugify
 
 from jtbd.models import OUTCOME_CODE_RE
+from surveys import ratings
 
 REPORT_LIMIT = 50
 MAX_ID_LENGTH = 200
 MAX_PROFILE_LENGTH = 500
 _BAD = 255
+MUST_BE = "must be 1–5, blank, 98 (not applicable) or 99 (not shown by design)"
+_FROM_FILE = {written: code for code, written in ratings.FILE_CODES.items()}
 # Accepted spellings of the five ratings; anything else in a rating column is a problem.
 _RATING = {"": 0}
 for _v in range(1, 6):
     for _text in (str(_v), f"{_v}.0", f" {_v}", f"{_v} "):
         _RATING[_text] = _v
 _RATING[" "] = 0
+for _code, _written in ratings.FILE_CODES.items():  # "not applicable", "not shown by design"
+    for _text in (str(_written), f"{_written}.0", f" {_written}", f"{_written} "):
+        _RATING[_text] = _code
 
 
 @dataclass(frozen=True)
@@ -253,9 +260,7 @@ def parse_wide_csv(
     for r, c in zip(bad_rows.tolist(), bad_cols.tolist(), strict=True):
         rating = _lenient_rating(cells[r][c])
         if rating is None:
-            problems.append(
-                CellProblem(row_numbers[r], rating_names[c], cells[r][c], "must be 1–5 or blank")
-            )
+            problems.append(CellProblem(row_numbers[r], rating_names[c], cells[r][c], MUST_BE))
         else:
             flat[r, c] = rating
     if n == 0:
@@ -270,7 +275,8 @@ def parse_wide_csv(
 
 
 def _lenient_rating(text: str) -> int | None:
-    """Ratings written with extra spaces or as "4.00" are still ratings; nothing else is."""
+    """Ratings written with extra spaces or as "4.00" are still ratings, and the same for the
+    missing codes 98 and 99; nothing else is."""
     stripped = text.strip()
     if stripped == "":
         return 0
@@ -278,7 +284,11 @@ def _lenient_rating(text: str) -> int | None:
         number = float(stripped)
     except ValueError:
         return None
-    return int(number) if number.is_integer() and 1 <= number <= 5 else None
+    if not number.is_integer():
+        return None
+    if 1 <= number <= 5:
+        return int(number)
+    return _FROM_FILE.get(int(number))
 
 
 def profile_key(column: str) -> str:

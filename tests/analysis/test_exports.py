@@ -278,8 +278,12 @@ def test_sav_labels_the_outcomes_and_both_scales(sav):
     assert len(long.encode("utf-8")) <= 256
     values = meta.variable_value_labels
     for code in survey.current_version.outcome_codes:
-        assert values[f"imp_{code}"] == dict(enumerate(IMPORTANCE_LABELS, start=1))
-        assert values[f"sat_{code}"] == dict(enumerate(DEFAULT_SATISFACTION_LABELS, start=1))
+        missing = {98: "Not applicable / can't say", 99: "Not shown by design"}
+        assert values[f"imp_{code}"] == {**dict(enumerate(IMPORTANCE_LABELS, start=1)), **missing}
+        assert values[f"sat_{code}"] == {
+            **dict(enumerate(DEFAULT_SATISFACTION_LABELS, start=1)),
+            **missing,
+        }
     assert meta.variable_measure["imp_O001"] == "ordinal"
 
 

@@ -51,7 +51,7 @@ def wide_csv(
     codes = [f"O{j + 1:03d}" for j in range(m)]
     header = ["respondent_id", *profile, *(f"{p}_{c}" for c in codes for p in ("imp", "sat"))]
     lines = [",".join(header)]
-    text = np.array(["", "1", "2", "3", "4", "5"])
+    text = np.array(["", "1", "2", "3", "4", "5", "98", "99"])  # 6, 7: the missing codes
     cells = np.empty((n, 2 * m), dtype=object)
     cells[:, 0::2] = text[imp]
     cells[:, 1::2] = text[sat]

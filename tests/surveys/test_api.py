@@ -502,7 +502,7 @@ def test_a_refused_response_file_lists_its_problems_and_stores_nothing(api, surv
         "row": 2,
         "column": f"Imp-{codes[0]}",
         "value": "9",
-        "message": "must be 1–5 or blank",
+        "message": "must be 1–5, blank, 98 (not applicable) or 99 (not shown by design)",
     }
     assert Response.objects.count() == before
 

@@ -615,7 +615,7 @@ def test_the_import_page_shows_fifty_problems_and_how_many_more(
     assert page.status_code == 400
     html = page.content.decode()
     assert "80 problems" in html
-    assert html.count("must be 1–5 or blank") == 50
+    assert html.count("must be 1–5, blank, 98 (not applicable) or 99 (not shown by design)") == 50
     assert "… and 30 more." in html
     assert imported_survey.responses.count() == 1
 
