@@ -11,6 +11,8 @@ import random
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
+from surveys import ratings
+
 # More outcomes than this on one step are split over several pages so a page stays short.
 MAX_OUTCOMES_PER_PAGE = 8
 ATTENTION_TARGET = 4  # "Very important" on the 1–5 scale
@@ -106,10 +108,17 @@ def shuffled_orders(pages: list[Page], rng: random.Random) -> dict[str, list[str
     return orders
 
 
-def _rating(data: Mapping[str, str], name: str, low: int, high: int) -> int | None:
+NOT_APPLICABLE_VALUE = "na"  # the form's value for "not applicable / can't say"
+
+
+def _rating(
+    data: Mapping[str, str], name: str, low: int, high: int, *, not_applicable: bool = False
+) -> int | None:
     raw = (data.get(name) or "").strip()
     if raw.isascii() and raw.isdecimal() and low <= int(raw) <= high:
         return int(raw)
+    if not_applicable and raw == NOT_APPLICABLE_VALUE:
+        return ratings.NOT_APPLICABLE
     return None
 
 
@@ -148,9 +157,10 @@ def read_page(page: Page, content: Mapping, data: Mapping) -> tuple[PageAnswers,
                 answers.current_solution = choice
     elif page.kind == "outcomes":
         statements = None  # looked up only for a problem: most pages have none
+        allowed = bool(content.get("not_applicable"))
         for code in page.outcome_codes:
-            imp = _rating(data, f"imp-{code}", 1, 5)
-            sat = _rating(data, f"sat-{code}", 1, 5)
+            imp = _rating(data, f"imp-{code}", 1, 5, not_applicable=allowed)
+            sat = _rating(data, f"sat-{code}", 1, 5, not_applicable=allowed)
             if imp is None or sat is None:
                 if statements is None:
                     statements = {

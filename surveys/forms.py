@@ -59,6 +59,7 @@ class SurveySettingsForm(forms.ModelForm):
             "nps_subject",
             "ask_ces",
             "attention_check",
+            "allow_not_applicable",
             "target_completes",
             "closes_at",
             "subset_size",

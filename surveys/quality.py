@@ -11,6 +11,7 @@ SPEEDER_FRACTION = 1 / 3
 FLAT_STD = 0.25
 # A page is straight-lined only when it had enough ratings for that to mean something.
 MIN_RATINGS_ON_PAGE = 4
+RATINGS = frozenset(range(1, 6))
 MIN_COMPLETES_FOR_SPEED = 5
 
 
@@ -20,15 +21,17 @@ def straight_lined(
     """True when every rating on some page is the same answer, or all ratings barely vary
     (population standard deviation under FLAT_STD).
 
-    `importance`/`satisfaction`: one response's ratings, 1–5 and 0 for unanswered (any sequence
-    of ints: lists, or the packed bytes); `pages`: the column indices of each outcome page.
-    Plain Python, not numpy: it runs for one response at a time, on every completion, where a
-    hundred values cost numpy more in calls than in arithmetic."""
+    `importance`/`satisfaction`: one response's ratings, 1–5 and other values for no rating
+    (any sequence of ints: lists, or the packed bytes); `pages`: the column indices of each
+    outcome page. Plain Python, not numpy: it runs for one response at a time, on every
+    completion, where a hundred values cost numpy more in calls than in arithmetic."""
     for columns in pages:
         answers = {importance[c] for c in columns} | {satisfaction[c] for c in columns}
-        answers.discard(0)
+        answers &= RATINGS  # unanswered and "not applicable" are no answer here
         if len(answers) == 1:  # one answer throughout, or unanswered: count the answered
-            answered = sum(1 for c in columns for v in (importance[c], satisfaction[c]) if v)
+            answered = sum(
+                1 for c in columns for v in (importance[c], satisfaction[c]) if v in RATINGS
+            )
             if answered >= MIN_RATINGS_ON_PAGE:
                 return True
     # Each value is 1–5: five counts give the mean and variance of all answered ratings.

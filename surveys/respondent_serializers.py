@@ -168,10 +168,16 @@ class ResponseSerializer(serializers.ModelSerializer):
         blob = bytes(obj.ratings)
         if not blob:
             return {code: {"importance": None, "satisfaction": None} for code in codes}
+        # Not shown by design: left out; "not applicable": null, like unanswered.
         return {
-            code: {"importance": imp, "satisfaction": sat}
+            code: {"importance": _rating_or_none(imp), "satisfaction": _rating_or_none(sat)}
             for code, (imp, sat) in ratings.decode_answers(blob, codes).items()
+            if imp != ratings.NOT_SHOWN
         }
+
+
+def _rating_or_none(value: int | None) -> int | None:
+    return value if value is not None and 1 <= value <= 5 else None
 
 
 class InclusionSerializer(serializers.Serializer):

@@ -148,8 +148,8 @@ def _page_context(survey, content, pages, page, page_index, response, problems, 
             {
                 "code": code,
                 "statement": statements[code],
-                "imp": str(imp or ""),
-                "sat": str(sat or ""),
+                "imp": _form_value(imp),
+                "sat": _form_value(sat),
             }
         )
     values = posted if posted is not None else _saved_values(content, response)
@@ -185,11 +185,19 @@ def _page_context(survey, content, pages, page, page_index, response, problems, 
         "values": values,
         "imp_scale": list(enumerate(content["importance_labels"], start=1)),
         "sat_scale": list(enumerate(content["satisfaction_labels"], start=1)),
+        "not_applicable": bool(content.get("not_applicable")),
         "nps_scale": range(0, 11),
         "ces_scale": range(1, 8),
         "profile": response.profile if response else {},
         "response": response,
     }
+
+
+def _form_value(rating: object) -> str:
+    """A saved or posted rating as the form's radio value ("na" for not applicable)."""
+    if rating == ratings.NOT_APPLICABLE:
+        return flow.NOT_APPLICABLE_VALUE
+    return str(rating or "")
 
 
 def _saved_values(content: Mapping, response: Response | None) -> dict[str, object]:

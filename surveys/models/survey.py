@@ -166,6 +166,12 @@ class Survey(models.Model):
         help_text="Instead of a number of outcomes: how long the survey should take; the number "
         "of outcomes follows from it.",
     )
+    allow_not_applicable = models.BooleanField(
+        "Allow “not applicable / can't say”",
+        default=False,
+        help_text="Respondents may answer an outcome's importance or satisfaction with “not "
+        "applicable / can't say”; it is stored apart and left out of the outcome's n.",
+    )
     core_outcomes = models.JSONField(default=list, blank=True)  # codes every respondent rates
     design_seed = models.PositiveIntegerField(default=new_seed)
     closes_at = models.DateTimeField(null=True, blank=True)
@@ -242,6 +248,8 @@ class Survey(models.Model):
         }
         from surveys.design import frozen_design  # (it reads the content built here)
 
+        if self.allow_not_applicable:  # only then: an unchanged survey keeps its content hash
+            content["not_applicable"] = True
         design = frozen_design(self, content)
         if design is not None:  # only then: an unchanged survey keeps its content hash
             content["design"] = design

@@ -190,3 +190,61 @@ def test_a_step_with_none_of_the_subset_has_no_page(planned):
     pages = flow.build_pages(content, subset=list(subset)[:5])
     assert all(not set(p.outcome_codes) & set(step_codes) for p in pages)
     assert sum(len(p.outcome_codes) for p in pages) == 5
+
+
+@pytest.fixture
+def with_na(survey):
+    survey.allow_not_applicable = True
+    survey.save()
+    services.publish_survey(survey=survey)
+    return survey
+
+
+def test_not_applicable_is_stored_apart_kept_on_back_and_left_out_of_n(with_na):
+    client, url = Client(), with_na.public_path()
+    client.post(url, {"page": 0})
+    response = Response.objects.get()
+    pages = flow.build_pages(response.version.content, response.shown_order)
+    first, second = pages[1].outcome_codes[0], pages[1].outcome_codes[1]
+    html = client.get(url).content.decode()
+    assert f'id="imp-{first}-na" value="na"' in html and "Not applicable / can't say" in html
+    data: dict = {"page": 1}
+    for code in pages[1].outcome_codes:
+        data[f"imp-{code}"], data[f"sat-{code}"] = "4", "2"
+    data[f"sat-{first}"] = "na"
+    data[f"imp-{second}"], data[f"sat-{second}"] = "na", "na"
+    assert client.post(url, data).status_code == 302
+    # Back to the page: the "not applicable" answers are checked again.
+    client.post(url, {"page": 2, "go": "back"})
+    html = client.get(url).content.decode()
+    assert f'id="sat-{first}-na" value="na" checked' in html
+    assert f'id="imp-{first}-4" value="4" checked' in html
+    response.refresh_from_db()
+    stored = ratings.decode_answers(response.ratings, response.version.outcome_codes)
+    assert stored[first] == (4, ratings.NOT_APPLICABLE)
+    assert stored[second] == (ratings.NOT_APPLICABLE, ratings.NOT_APPLICABLE)
+    assert client.post(url, data).status_code == 302  # forward again, as it was
+    response.refresh_from_db()
+    walk(client, url, response)
+    response.refresh_from_db()
+    assert response.status == ResponseStatus.COMPLETED
+    matrix = load_matrix(with_na)
+    j = matrix.codes.index(second)
+    assert matrix.importance[0, j] == 0 and matrix.satisfaction[0, matrix.codes.index(first)] == 0
+
+
+def test_not_applicable_is_refused_where_the_survey_does_not_allow_it(survey):
+    services.publish_survey(survey=survey)
+    client, url = Client(), survey.public_path()
+    client.post(url, {"page": 0})
+    response = Response.objects.get()
+    page = flow.build_pages(response.version.content, response.shown_order)[1]
+    html = client.get(url).content.decode()
+    assert 'value="na"' not in html
+    data: dict = {"page": 1}
+    for code in page.outcome_codes:
+        data[f"imp-{code}"], data[f"sat-{code}"] = "na", "3"
+    answer = client.post(url, data)
+    assert answer.status_code == 200 and "Rate how important this is" in answer.content.decode()
+    response.refresh_from_db()
+    assert response.page == 1
