@@ -4,9 +4,12 @@ erasure.
 
 - csv: the results table, one row per outcome (whole sample or one segment), `analysis.exports`;
 - xlsx: the same table per group on sheets, plus "About", `analysis.export_xlsx`;
-- sav: SPSS respondent-level data of everyone in the run, `analysis.export_sav`. It holds
-  respondent ids, so erasing personal data deletes stored files of this format, and it is never
-  limited to one segment (it carries a `segment` variable instead).
+- sav: SPSS respondent-level data of everyone in the run, `analysis.export_sav`;
+- respondents-csv and respondents-xlsx: the same respondents as the wide response CSV the
+  import reads, and as a workbook, `analysis.export_respondents`.
+
+The respondent-level formats hold respondent ids, so erasing personal data deletes stored files
+of them, and they are never limited to one segment (they carry each respondent's segment).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from analysis import export_sav, export_xlsx, exports
+from analysis import export_respondents, export_sav, export_xlsx, exports
 from analysis.models import AnalysisRun, SegmentResult
 
 Builder = Callable[[AnalysisRun, SegmentResult | None], bytes | str]
@@ -22,12 +25,13 @@ Builder = Callable[[AnalysisRun, SegmentResult | None], bytes | str]
 
 @dataclass(frozen=True)
 class ExportFormat:
-    name: str  # also the file's extension and the `format` parameter's value
+    name: str  # the `format` parameter's value
     label: str  # what the download buttons call it
     content_type: str
     holds: str  # "results" (per outcome) or "respondents" (per respondent, with their ids)
     per_segment: bool  # whether it can be limited to one segment
     build: Builder
+    extension: str = ""  # the file's; the name when empty
 
     @property
     def holds_respondent_ids(self) -> bool:
@@ -35,7 +39,10 @@ class ExportFormat:
 
     def filename(self, run: AnalysisRun, segment_number: int | None = None) -> str:
         suffix = f"-segment-{segment_number}" if segment_number is not None else ""
-        return f"survey-{run.survey_id}-analysis-{run.pk}-{self.holds}{suffix}.{self.name}"
+        return (
+            f"survey-{run.survey_id}-analysis-{run.pk}-{self.holds}{suffix}."
+            f"{self.extension or self.name}"
+        )
 
 
 FORMATS: dict[str, ExportFormat] = {
@@ -64,6 +71,24 @@ FORMATS: dict[str, ExportFormat] = {
             holds="respondents",
             per_segment=False,
             build=lambda run, segment: export_sav.respondents_sav(run),
+        ),
+        ExportFormat(
+            name="respondents-csv",
+            label="respondents CSV",
+            content_type="text/csv; charset=utf-8",
+            holds="respondents",
+            per_segment=False,
+            build=lambda run, segment: export_respondents.respondents_csv(run),
+            extension="csv",
+        ),
+        ExportFormat(
+            name="respondents-xlsx",
+            label="respondents Excel",
+            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            holds="respondents",
+            per_segment=False,
+            build=lambda run, segment: export_respondents.respondents_xlsx(run),
+            extension="xlsx",
         ),
     )
 }

@@ -35,15 +35,14 @@ from typing import Any
 import numpy as np
 
 from analysis.core.numbers import finite_or_none
-from analysis.exports import ExportError
-from analysis.models import AnalysisRun, SegmentMembership
+from analysis.export_respondents import load_respondents, merged_questions
+from analysis.models import AnalysisRun
 from surveys.models import (
     DEFAULT_IMPORTANCE_LABELS,
     DEFAULT_SATISFACTION_LABELS,
     QuestionKind,
-    Response,
 )
-from surveys.ratings import FILE_CODE_LABELS, FILE_CODES, assemble
+from surveys.ratings import FILE_CODE_LABELS
 
 MAX_VARIABLE_NAME = 64
 MAX_VARIABLE_LABEL_BYTES = 256
@@ -117,95 +116,6 @@ class SavData:
         return name
 
 
-@dataclass
-class _Respondents:
-    """What the run's respondents answered, aligned with the membership order."""
-
-    ids: list[str]
-    segments: np.ndarray
-    importance: np.ndarray  # float (n, m): 1–5, 98 and 99 (see FILE_CODES), NaN = unanswered
-    satisfaction: np.ndarray
-    profile: list[Mapping[str, Any]]
-    current_solution: list[str]
-    nps: np.ndarray
-    ces: np.ndarray
-
-
-def _load_respondents(run: AnalysisRun, codes: Sequence[str]) -> _Respondents:
-    try:
-        membership = run.membership
-    except SegmentMembership.DoesNotExist:
-        raise ExportError(f"Analysis {run.pk} has no stored membership.") from None
-    response_ids = membership.response_id_array()
-    position = {int(r): i for i, r in enumerate(response_ids.tolist())}
-    n = len(position)
-    version_codes = {v.pk: v.outcome_codes for v in run.survey.versions.all()}
-    groups: dict[int, tuple[list[int], list[bytes]]] = {}
-    profile: list[Mapping[str, Any]] = [{} for _ in range(n)]
-    solution = [""] * n
-    nps = np.full(n, np.nan)
-    ces = np.full(n, np.nan)
-    rows = Response.objects.filter(survey_id=run.survey_id).values_list(
-        "id", "version_id", "ratings", "profile", "current_solution", "nps", "ces"
-    )
-    # A response deleted since the run keeps its row, with its answers missing.
-    for rid, version_id, blob, answers, current, nps_value, ces_value in rows.iterator(2000):
-        i = position.get(rid)
-        if i is None:
-            continue
-        blob = bytes(blob)
-        if len(blob) == 2 * len(version_codes.get(version_id, ())):
-            ids, blobs = groups.setdefault(version_id, ([], []))
-            ids.append(rid)
-            blobs.append(blob)
-        profile[i] = answers if isinstance(answers, Mapping) else {}
-        solution[i] = current or ""
-        nps[i] = np.nan if nps_value is None else nps_value
-        ces[i] = np.nan if ces_value is None else ces_value
-    matrix = assemble(
-        codes,
-        ((version_codes[v], ids, [""] * len(ids), blobs) for v, (ids, blobs) in groups.items()),
-        codes_kept=True,
-    )
-    importance = np.full((n, len(codes)), np.nan)
-    satisfaction = np.full((n, len(codes)), np.nan)
-    rows_at = [position[int(r)] for r in matrix.response_ids.tolist()]
-    importance[rows_at] = _as_file_values(matrix.importance)
-    satisfaction[rows_at] = _as_file_values(matrix.satisfaction)
-    return _Respondents(
-        ids=[str(r) for r in membership.respondent_ids],
-        segments=membership.segment_array().astype(np.float64),
-        importance=importance,
-        satisfaction=satisfaction,
-        profile=profile,
-        current_solution=solution,
-        nps=nps,
-        ces=ces,
-    )
-
-
-def _as_file_values(stored: np.ndarray) -> np.ndarray:
-    """Stored ratings as the file writes them: 1–5, the missing codes 98 and 99, NaN for none."""
-    values = np.where(stored == 0, np.nan, stored.astype(np.float64))
-    for code, written in FILE_CODES.items():
-        values[stored == code] = written
-    return values
-
-
-def _merged_questions(contents: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Profile questions of every version by key, the newest wording first; options united."""
-    merged: dict[str, dict[str, Any]] = {}
-    for content in contents:
-        for question in content.get("questions") or []:
-            key = question["key"]
-            if key not in merged:
-                merged[key] = {**question, "options": [str(o) for o in question.get("options", [])]}
-            else:
-                known = merged[key]["options"]
-                known += [str(o) for o in question.get("options", []) if str(o) not in known]
-    return list(merged.values())
-
-
 def _with_observed(options: Sequence[str], observed: Iterable[str]) -> list[str]:
     """`options`, then answers given that are no longer among them (sorted)."""
     extra = sorted({o for o in observed if o not in options})
@@ -273,7 +183,7 @@ def respondent_data(run: AnalysisRun) -> SavData:
     latest = contents[0] if contents else {}
     outcomes = list(run.whole_sample().order_by("position").values_list("code", "statement"))
     codes = [code for code, _ in outcomes]
-    people = _load_respondents(run, codes)
+    people = load_respondents(run, codes)
     importance_labels = list(latest.get("importance_labels") or DEFAULT_IMPORTANCE_LABELS)
     satisfaction_labels = list(latest.get("satisfaction_labels") or DEFAULT_SATISFACTION_LABELS)
 
@@ -296,7 +206,7 @@ def respondent_data(run: AnalysisRun) -> SavData:
             measure="ordinal",
             missing=list(FILE_CODE_LABELS),
         )
-    for question in _merged_questions(contents):
+    for question in merged_questions(contents):
         _add_question(data, question, [p.get(question["key"]) for p in people.profile])
 
     asked = [c["current_solution"] for c in contents if c.get("current_solution")]

@@ -132,9 +132,8 @@ def _results_sheet(ws, rows: Sequence[tuple]) -> None:
     ws.auto_filter.ref = f"A1:{last}{len(rows) + 1}"
 
 
-def _about_sheet(ws, run: AnalysisRun, shown: str) -> None:
-    from openpyxl.styles import Font
-
+def about_lines(run: AnalysisRun, shown: str) -> list[tuple[object, object]]:
+    """The "About" facts of a run's workbooks: survey, run, n, segments, design, parameters."""
     survey = run.survey
     segmentation = run.segmentation or {}
     if run.segments_found:
@@ -159,7 +158,13 @@ def _about_sheet(ws, run: AnalysisRun, shown: str) -> None:
     for key, value in sorted((run.parameters or {}).items()):
         text = value if isinstance(value, int | float | str) else json.dumps(value)
         lines.append((key, text))
-    lines += [(None, None), ("Formulas", None), *FORMULAS]
+    return lines
+
+
+def _about_sheet(ws, run: AnalysisRun, shown: str) -> None:
+    from openpyxl.styles import Font
+
+    lines = [*about_lines(run, shown), (None, None), ("Formulas", None), *FORMULAS]
     bold = Font(bold=True)
     for i, (label, value) in enumerate(lines, start=1):
         if label is not None:

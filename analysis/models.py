@@ -353,7 +353,7 @@ class ExportJob(models.Model):
 
     survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="export_jobs")
     run = models.ForeignKey(AnalysisRun, on_delete=models.CASCADE, related_name="export_jobs")
-    format = models.CharField(max_length=4, help_text="csv, xlsx or sav.")
+    format = models.CharField(max_length=20, help_text="A name in analysis.export_formats.")
     segment_number = models.PositiveSmallIntegerField(null=True, blank=True)
     status = models.CharField(
         max_length=12, choices=ExportStatus.choices, default=ExportStatus.QUEUED

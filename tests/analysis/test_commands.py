@@ -173,7 +173,10 @@ def test_export_results_neutralises_formulas_in_text(segmented):
     [
         (("{survey}", "--format", "xlsx"), "binary file: give -o FILE"),
         (("{survey}", "--format", "sav", "--segment", "1"), "--segment does not apply to"),
-        (("{survey}", "--format", "pdf"), "choose csv, xlsx or sav"),
+        (
+            ("{survey}", "--format", "pdf"),
+            "choose csv, xlsx, sav, respondents-csv or respondents-xlsx",
+        ),
         (("{survey}", "--segment", "9"), "No segment 9"),
         (("424242",), "No survey with id '424242'"),
     ],

@@ -373,7 +373,7 @@ def test_spss_names_are_valid_and_unique():
     ("args", "message"),
     [
         (("--format", "sav", "--segment", "1"), "--segment does not apply to --format sav"),
-        (("--format", "pdf"), "choose csv, xlsx or sav"),
+        (("--format", "pdf"), "choose csv, xlsx, sav, respondents-csv or respondents-xlsx"),
         (("--format", "xlsx", "--segment", "9", "-o", "{out}"), "No segment 9"),
         (("--format", "xlsx", "--segment", "nobody", "-o", "{out}"), "No segment nobody"),
         (("--format", "xlsx"), "binary file: give -o FILE"),

@@ -4,6 +4,7 @@ answered" (SPSS user-missing values with labels; the design on the Excel "About"
 
 from __future__ import annotations
 
+import csv
 import io
 import math
 
@@ -11,13 +12,16 @@ import numpy as np
 import openpyxl
 import pyreadstat
 import pytest
+from django.core.management import call_command
 
-from analysis import export_sav, export_xlsx
+from analysis import export_respondents, export_sav, export_xlsx
 from analysis.core.designs import counter_allocation
 from analysis.models import OutcomeResult
 from analysis.runs import analyze_now
 from surveys import ratings
+from surveys.importing import import_study
 from surveys.models import Response, SurveyVersion
+from surveys.wide_csv import ImportOptions
 from tests.analysis.test_runs import import_arrays
 from tests.factories import WorkspaceFactory
 
@@ -114,3 +118,54 @@ def test_the_about_sheet_states_the_design(survey):
     run.survey = planned
     text = facts()["Planned subsets"]
     assert "rated 4 of 12 outcomes" in text and "O001" in text and "seed 8" in text
+
+
+def test_the_respondents_csv_keeps_the_codes_and_imports_again_to_the_same_ratings(survey):
+    planned, imp, sat = survey
+    run = analyze_now(survey=planned, parameters={"seed": 1, "segments": "off"})
+    text = export_respondents.respondents_csv(run)
+    rows = list(csv.reader(io.StringIO(text)))
+    header, first = rows[0], rows[1]
+    assert header[:3] == ["respondent_id", "segment", "segment_name"]
+    assert header[3:5] == ["imp_O001", "sat_O001"] and len(header) == 3 + 24
+    assert first[1:3] == ["1", "Everyone"]
+    values = {v for row in rows[1:] for v in row[3:]}
+    assert values == {"", "1", "2", "3", "4", "5", "98", "99"}
+    again = import_study(
+        workspace=planned.workspace, name="Again", data=text.encode(), options=ImportOptions()
+    ).survey
+    by_id = {
+        r.respondent_id: ratings.decode(r.ratings, 12)
+        for r in Response.objects.filter(survey=again)
+    }
+    for i in range(len(imp)):
+        got_imp, got_sat = by_id[f"resp-{i:05d}"]
+        assert np.array_equal(got_imp, imp[i]) and np.array_equal(got_sat, sat[i])
+
+
+def test_the_respondents_workbook_has_the_same_table_and_the_codes_on_about(survey):
+    planned, _, _ = survey
+    run = analyze_now(survey=planned, parameters={"seed": 1, "segments": "off"})
+    rows = list(csv.reader(io.StringIO(export_respondents.respondents_csv(run))))
+    book = openpyxl.load_workbook(io.BytesIO(export_respondents.respondents_xlsx(run)))
+    assert book.sheetnames == ["Respondents", "About"]
+    cells = [
+        ["" if v is None else str(v) for v in row]
+        for row in book["Respondents"].iter_rows(values_only=True)
+    ]
+    assert cells == rows
+    assert isinstance(book["Respondents"]["D2"].value, int)  # numbers stay numbers
+    about = {r[0]: r[1] for r in book["About"].iter_rows(values_only=True) if r[0]}
+    assert about["99"] == "Not shown by design" and about["blank"] == "shown, not answered"
+    assert about["Planned subsets"].startswith("off") and about["Analysis run"] == run.pk
+
+
+def test_the_command_writes_the_respondent_formats(survey, tmp_path):
+    planned, _, _ = survey
+    analyze_now(survey=planned, parameters={"seed": 1, "segments": "off"})
+    out = io.StringIO()
+    call_command("export_results", str(planned.pk), "--format", "respondents-csv", stdout=out)
+    assert out.getvalue().startswith("respondent_id,segment,segment_name,imp_O001")
+    path = tmp_path / "r.xlsx"
+    call_command("export_results", str(planned.pk), "--format", "respondents-xlsx", "-o", str(path))
+    assert openpyxl.load_workbook(path).sheetnames == ["Respondents", "About"]

@@ -1,4 +1,5 @@
-"""python manage.py export_results SURVEY --format csv|xlsx|sav [--segment S] [-o FILE]
+"""python manage.py export_results SURVEY --format csv|xlsx|sav|respondents-csv|respondents-xlsx
+[--segment S] [-o FILE]
 
 Writes the latest successful analysis of the survey (formats: see analysis/export_formats.py):
 
@@ -7,7 +8,9 @@ Writes the latest successful analysis of the survey (formats: see analysis/expor
 - xlsx: the same table on a sheet for the whole sample and one per segment (only S's with
   --segment), plus an "About" sheet;
 - sav: respondent-level SPSS data of the run's respondents (no --segment: it carries a
-  `segment` variable instead).
+  `segment` variable instead);
+- respondents-csv, respondents-xlsx: the same respondents as the wide response CSV the import
+  reads, and as a workbook (no --segment either).
 
 Without -o the file goes to stdout; the binary formats only when stdout is not a terminal
 (`... --format xlsx > results.xlsx`).
@@ -30,7 +33,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("survey", help="Survey id.")
-        parser.add_argument("--format", default="csv", help="csv (default), xlsx or sav.")
+        parser.add_argument("--format", default="csv", help=f"{listed()} (default csv).")
         parser.add_argument(
             "--segment", default=None, help="Segment number or name (csv and xlsx only)."
         )
@@ -43,12 +46,12 @@ class Command(BaseCommand):
             raise CommandError(f"--format {fmt!r}: choose {listed()}.")
         if not export.per_segment and options["segment"] is not None:
             raise CommandError(
-                f"--segment does not apply to --format {fmt}: the .{fmt} file is "
-                "respondent-level and holds every respondent with a `segment` variable; filter "
-                "on it in SPSS."
+                f"--segment does not apply to --format {fmt}: the file is respondent-level and "
+                "holds every respondent with their segment; filter on it."
             )
         output = options["output"]
-        binary_stdout = None if fmt == "csv" or output else self._binary_stdout(fmt)
+        text = export.content_type.startswith("text/")
+        binary_stdout = None if text or output else self._binary_stdout(fmt)
         try:
             run = exports.latest_run(options["survey"])
             segment = (
@@ -58,9 +61,15 @@ class Command(BaseCommand):
                 self._write_csv(run, segment, output)
                 return
             data = export.build(run, segment)
-            assert isinstance(data, bytes)  # csv, the one text format, was written above
         except (exports.ExportError, SegmentNotFound) as exc:
             raise CommandError(str(exc)) from None
+        if isinstance(data, str):  # a text format: stdout takes it as it is
+            if output:
+                Path(output).write_text(data, encoding="utf-8", newline="")
+                sys.stderr.write(f"Wrote the {fmt} export of analysis {run.pk} to {output}.\n")
+            else:
+                self.stdout.write(data, ending="")
+            return
         if binary_stdout is not None:
             binary_stdout.write(data)
             binary_stdout.flush()
