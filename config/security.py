@@ -189,7 +189,9 @@ def client_address(request: HttpRequest) -> str:
 
 # --- Rate limit on the public survey endpoints ------------------------------------------------
 
-PUBLIC_PATHS = re.compile(r"^/(?:s|i)/[^/]+/$|^/api/public/surveys/[^/]+/responses/$")
+PUBLIC_PATHS = re.compile(
+    r"^/(?:s|i)/[^/]+/$|^/api/public/surveys/[^/]+/(?:responses|assignment)/$"
+)
 RATE_WINDOW = 60  # seconds: RATE_LIMIT_PUBLIC counts requests per minute
 
 

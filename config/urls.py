@@ -32,6 +32,11 @@ urlpatterns = [
         public_api.PublicResponseView.as_view(),
         name="public-submit",
     ),
+    path(
+        "api/public/surveys/<str:public_token>/assignment/",
+        public_api.PublicAssignmentView.as_view(),
+        name="public-assignment",
+    ),
     path("admin/", admin.site.urls),
     path("accounts/login/", SignInView.as_view(), name="login"),
     path("accounts/", include("django.contrib.auth.urls")),

@@ -1,5 +1,7 @@
 """The public submission endpoint: one complete response to a published survey, without an
-account, for surveys embedded in other tools (`POST /api/public/surveys/<token>/responses/`).
+account, for surveys embedded in other tools (`POST /api/public/surveys/<token>/responses/`),
+and the assignment of a planned subset to the next respondent of such a tool
+(`POST /api/public/surveys/<token>/assignment/`).
 
 Here: the body's shape (the serializers document it for the schema and are the reference
 path's rules) and the view, which hands the request to the submission path that
@@ -9,6 +11,7 @@ PUBLIC_SUBMISSION_PATH chooses (surveys/fastpath/: the fast path, or the plain r
 from __future__ import annotations
 
 from django.conf import settings
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from drf_spectacular.types import OpenApiTypes
@@ -21,11 +24,13 @@ from drf_spectacular.utils import (
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
+from rest_framework.response import Response as ApiResponse
 from rest_framework.views import APIView
 
 from config.parsers import SafeJSONParser
+from surveys import design
 from surveys.fastpath import quick, reference
-from surveys.models import ResponseStatus
+from surveys.models import ResponseStatus, Survey, SurveyVersion
 
 
 @extend_schema_field(OpenApiTypes.INT)
@@ -156,3 +161,53 @@ class PublicResponseView(APIView):
         ):
             return answer
         return super().dispatch(request, *args, **kwargs)
+
+
+class AssignmentSerializer(serializers.Serializer):
+    planned = serializers.BooleanField(
+        help_text="Whether the survey asks each respondent a planned subset of its outcomes."
+    )
+    outcomes = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="The codes of the outcomes this respondent rates, in the survey's order "
+        "(every outcome when `planned` is false). Show them in an order of your own.",
+    )
+
+
+class PublicAssignmentView(APIView):
+    """Hand out the next respondent's subset of outcomes under a planned-subset design."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes: list = []  # limited per address like the submissions (see above)
+
+    @extend_schema(
+        auth=[],
+        request=None,
+        responses={
+            200: AssignmentSerializer,
+            404: OpenApiResponse(description="No published survey has this token."),
+            410: OpenApiResponse(description="The survey is closed."),
+            429: OpenApiResponse(description="Too many requests from this address."),
+        },
+        description="For surveys fielded by another tool: each call assigns one respondent "
+        "the outcomes the design's balanced allocation shows next, counted as shown, so the "
+        "tool's respondents keep every outcome's count within one of the others. Submit their "
+        "ratings of exactly these outcomes to the responses endpoint.",
+    )
+    def post(self, request: Request, public_token: str) -> HttpResponse:
+        survey = Survey.objects.for_submission(public_token)
+        if survey is None or survey.current_version_id is None:
+            return ApiResponse({"detail": "No published survey has this token."}, status=404)
+        if not survey.is_accepting():
+            return ApiResponse({"detail": "This survey is closed."}, status=410)
+        version = SurveyVersion.objects.get(pk=survey.current_version_id)
+        with transaction.atomic():  # the design's counter row is locked until this commits
+            subset = design.assign_subset(version)
+        codes = version.outcome_codes
+        return ApiResponse(
+            {
+                "planned": subset is not None,
+                "outcomes": [c for c in codes if subset is None or c in subset],
+            }
+        )

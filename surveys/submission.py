@@ -157,6 +157,53 @@ def read_answers(
     return result
 
 
+def shown(
+    published: versions.PublishedVersion, answers: object
+) -> tuple[frozenset[str], Sequence[flow.Page], list[flow.Problem]]:
+    """The outcomes this submission was asked, its pages, and problems with the subset.
+
+    Without a planned-subset design: every outcome and the version's pages. Under one, the
+    respondent was asked the outcomes the submission rates, which must be the core outcomes and
+    K in all; the others are stored as not shown by design. The client chose the subset
+    (`POST .../assignment/` hands out balanced ones), so it does not move the design's counts."""
+    design = published.content.get("design")
+    if not design:
+        return published.codes, published.pages, []
+    given = answers.get("ratings") if isinstance(answers, Mapping) else None
+    rated = (
+        frozenset(c for c in given if c in published.codes)
+        if isinstance(given, Mapping)
+        else frozenset()
+    )
+    problems = []
+    missing = [code for code in design["core"] if code not in rated]
+    if missing:
+        problems.append(
+            flow.Problem(
+                "ratings", f"Rate the outcomes every respondent rates: {', '.join(missing)}."
+            )
+        )
+    if len(rated) != design["k"]:
+        problems.append(
+            flow.Problem(
+                "ratings",
+                f"Each respondent of this survey rates {design['k']} of its "
+                f"{len(published.codes)} outcomes (a planned subset); these answers rate "
+                f"{len(rated)}.",
+            )
+        )
+    return rated, flow.build_pages(published.content, subset=rated), problems
+
+
+def _unshown(version, read: ReadAnswers) -> dict[str, tuple[int, int]]:
+    """The outcomes a planned subset left out of this submission, as stored."""
+    if not version.content.get("design"):
+        return {}
+    asked = {code for page in read.pages for code in page.outcome_codes}
+    gone = (ratings.NOT_SHOWN, ratings.NOT_SHOWN)
+    return {code: gone for code in version.outcome_codes if code not in asked}
+
+
 class SubmissionPath(Protocol):
     """How a submission is read and stored: the mechanics, not the rules."""
 
@@ -233,7 +280,7 @@ def submit_response(
         source=ResponseSource.API,
         status=ResponseStatus.SCREENED_OUT if read.screened_out else ResponseStatus.COMPLETED,
         page=len(read.pages),
-        ratings=ratings.encode_answers(codes, read.answers.ratings),
+        ratings=ratings.encode_answers(codes, {**_unshown(version, read), **read.answers.ratings}),
         profile=read.answers.profile,
         current_solution=read.answers.current_solution or "",
         nps=read.answers.nps,

@@ -36,14 +36,15 @@ def read_submission(published: versions.PublishedVersion, answers: object) -> Re
     """JSON answers read by the web survey's rules; `problems` lists every problem, including
     answers to outcomes or questions the version does not have."""
     content = published.content
-    rated = complete_ratings(answers, published.codes)
+    codes, pages, problems = submission.shown(published, answers)
+    rated = complete_ratings(answers, codes)
     if rated is None or not isinstance(answers, dict):  # (ratings are read only from a dict)
-        data, problems = submission.form_data(content, answers, published.codes)
-        read = submission.read_answers(content, data, published.pages)
+        data, more = submission.form_data(content, answers, published.codes)
+        read = submission.read_answers(content, data, pages)
     else:
-        data, problems = submission.form_data(content, {**answers, "ratings": {}}, published.codes)
-        read = submission.read_answers(content, data, published.pages, ratings=rated)
-    read.problems[:0] = problems
+        data, more = submission.form_data(content, {**answers, "ratings": {}}, published.codes)
+        read = submission.read_answers(content, data, pages, ratings=rated)
+    read.problems[:0] = problems + more
     return read
 
 

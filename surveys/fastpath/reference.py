@@ -28,9 +28,10 @@ class _ReferencePath:
 
     def read(self, published: versions.PublishedVersion, answers: object) -> ReadAnswers:
         # Every answer turned into the web form's fields and read by its rules, page by page.
-        data, problems = submission.form_data(published.content, answers)
-        read = submission.read_answers(published.content, data)
-        read.problems[:0] = problems
+        _, pages, problems = submission.shown(published, answers)
+        data, more = submission.form_data(published.content, answers)
+        read = submission.read_answers(published.content, data, pages)
+        read.problems[:0] = problems + more
         return read
 
     def store(self, response: Response, *, accepting_at: datetime) -> bool:

@@ -371,7 +371,7 @@ def test_every_route_is_classified_and_every_parameter_names_an_object():
     routes = all_routes()
     kinds = {kind: [str(r) for r in routes if r.kind == kind] for kind in Kind}
     assert len(kinds[Kind.OBJECT]) >= 80, kinds[Kind.OBJECT]
-    assert len(kinds[Kind.PUBLIC]) == 3, kinds[Kind.PUBLIC]
+    assert len(kinds[Kind.PUBLIC]) == 4, kinds[Kind.PUBLIC]
     unmapped = [
         (str(r), p) for r in routes_of(Kind.OBJECT) for p in r.object_params if not r.model_of(p)
     ]
@@ -681,6 +681,10 @@ def test_tokens_of_drafts_and_unknown_tokens_are_404_alike(world_b):
         {"idempotency_key": "k", "answers": {}},
         format="json",
     )
+    assert (unknown.status_code, unknown.content) == (draft.status_code, draft.content)
+    draft = api.post(reverse("public-assignment", args=[world_b.other_survey.public_token]))
+    unknown = api.post(reverse("public-assignment", args=["x" * 32]))
+    assert draft.status_code == 404
     assert (unknown.status_code, unknown.content) == (draft.status_code, draft.content)
 
 

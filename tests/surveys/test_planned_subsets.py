@@ -248,3 +248,67 @@ def test_not_applicable_is_refused_where_the_survey_does_not_allow_it(survey):
     assert answer.status_code == 200 and "Rate how important this is" in answer.content.decode()
     response.refresh_from_db()
     assert response.page == 1
+
+
+# --- the public API under a design ---------------------------------------------------------
+
+
+def assignment(client: Client, survey):
+    return client.post(f"/api/public/surveys/{survey.public_token}/assignment/")
+
+
+def test_the_assignment_endpoint_hands_out_balanced_subsets(planned, survey):
+    client = Client()
+    seen = []
+    for _ in range(11):
+        answer = assignment(client, planned)
+        assert answer.status_code == 200
+        body = answer.json()
+        assert body["planned"] is True and len(body["outcomes"]) == 5
+        seen.append(body["outcomes"])
+    assert all(planned.current_version.outcome_codes[0] in s for s in seen)
+    counts = design.shown_counts(planned.current_version)
+    assert sum(counts.values()) == 44 and max(counts.values()) - min(counts.values()) <= 1
+    assert Client().post("/api/public/surveys/nope/assignment/").status_code == 404
+    planned.close()
+    assert assignment(client, planned).status_code == 410
+
+
+def test_without_a_design_the_assignment_is_every_outcome(survey):
+    services.publish_survey(survey=survey)
+    body = assignment(Client(), survey).json()
+    assert body == {"planned": False, "outcomes": survey.current_version.outcome_codes}
+
+
+@pytest.mark.parametrize("path", ["fast", "reference"])
+def test_a_submission_rates_its_subset_and_the_rest_is_stored_as_not_shown(planned, settings, path):
+    settings.PUBLIC_SUBMISSION_PATH = path
+    client = Client()
+    url = f"/api/public/surveys/{planned.public_token}/responses/"
+    codes = assignment(client, planned).json()["outcomes"]
+
+    def send(rated: list[str], key: str):
+        answers = {
+            "ratings": {
+                c: {"importance": 4, "satisfaction": 2 + i % 3} for i, c in enumerate(rated)
+            }
+        }
+        return client.post(
+            url, {"idempotency_key": key, "answers": answers}, content_type="application/json"
+        )
+
+    others = [c for c in planned.current_version.outcome_codes if c not in codes]
+    too_few = send(codes[:4], "a")
+    assert too_few.status_code == 400
+    assert "rates 5 of its 12 outcomes" in str(too_few.json()["problems"])
+    no_core = send([*codes[1:], others[0]], "b")
+    assert no_core.status_code == 400
+    assert f"every respondent rates: {codes[0]}" in str(no_core.json()["problems"])
+    assert not Response.objects.exists()
+    stored = send(codes, "c")
+    assert stored.status_code == 201, stored.content
+    response = Response.objects.get()
+    answers = ratings.decode_answers(response.ratings, response.version.outcome_codes)
+    assert all(answers[c][0] == 4 for c in codes)
+    assert all(answers[c] == (ratings.NOT_SHOWN, ratings.NOT_SHOWN) for c in others)
+    assert response.status == ResponseStatus.COMPLETED and response.flags == []
