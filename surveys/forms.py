@@ -46,6 +46,27 @@ class SurveySettingsForm(forms.ModelForm):
         "separated by spaces, commas or new lines.",
     )
 
+    # The planned-subset settings together, after the fieldwork ones.
+    field_order = [
+        "title",
+        "welcome_text",
+        "consent_text",
+        "thank_you_text",
+        "screened_out_text",
+        "ask_current_solution",
+        "solution_options",
+        "ask_nps",
+        "nps_subject",
+        "ask_ces",
+        "attention_check",
+        "allow_not_applicable",
+        "target_completes",
+        "closes_at",
+        "subset_size",
+        "subset_minutes",
+        "core_codes",
+    ]
+
     class Meta:
         model = Survey
         fields = [

@@ -131,8 +131,8 @@ class Survey(models.Model):
     welcome_text = models.TextField(
         default="Thank you for taking part. This survey asks how you get your work done today. "
         "Your answers are confidential.",
-        help_text="The page adds how long the survey takes (surveys/length.py), unless this "
-        "text mentions minutes itself.",
+        help_text="The page adds how long the survey takes (estimated from what it asks, then "
+        "measured once respondents finish), unless this text mentions minutes itself.",
     )
     consent_text = models.TextField(
         blank=True, help_text="If set, respondents must tick a box agreeing to it before starting."
