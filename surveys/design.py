@@ -77,6 +77,25 @@ def assign_subset(version: SurveyVersion) -> frozenset[str] | None:
     return frozenset(design["core"]) | {rotating[i] for i in chosen}
 
 
+def typical_subset(content: Mapping) -> frozenset[str] | None:
+    """K outcomes spread over the steps in proportion to their non-core outcomes (largest
+    remainders), core ones included: the welcome page counts its pages with these before the
+    respondent is assigned (None: no design, every outcome)."""
+    design = content.get("design")
+    if not design:
+        return None
+    core = set(design["core"])
+    steps = [[o["code"] for o in s["outcomes"] if o["code"] not in core] for s in content["steps"]]
+    total = sum(len(codes) for codes in steps)
+    quota = design["k"] - len(core)
+    exact = [quota * len(codes) / total for codes in steps]
+    shares = [int(x) for x in exact]
+    by_remainder = sorted(range(len(steps)), key=lambda i: exact[i] - shares[i], reverse=True)
+    for i in by_remainder[: quota - sum(shares)]:
+        shares[i] += 1
+    return frozenset(core).union(*(codes[:n] for codes, n in zip(steps, shares, strict=True)))
+
+
 def _locked_counter(version: SurveyVersion, width: int) -> DesignCounter:
     try:
         return DesignCounter.objects.select_for_update().get(version=version)

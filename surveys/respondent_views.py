@@ -13,7 +13,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 
-from surveys import flow, length, ratings, services
+from surveys import design, flow, length, ratings, services
 from surveys.models import Invitation, Response, ResponseStatus, Survey
 
 COOKIE_SALT = "survey-browser"
@@ -70,7 +70,10 @@ def _answer(request: HttpRequest, survey: Survey, response: Response | None, sta
     version = response.version if response else survey.current_version
     assert version is not None  # a survey that accepts responses is published
     content = version.content
-    pages = flow.build_pages(content, response.shown_order if response else None)
+    if response is not None:
+        pages = flow.build_pages(content, response.shown_order)
+    else:  # not assigned yet: count the pages of a typical subset
+        pages = flow.build_pages(content, subset=design.typical_subset(content))
     page_index = response.page if response else 0
     problems: list[flow.Problem] = []
     posted = None

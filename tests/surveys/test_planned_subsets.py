@@ -312,3 +312,14 @@ def test_a_submission_rates_its_subset_and_the_rest_is_stored_as_not_shown(plann
     assert all(answers[c][0] == 4 for c in codes)
     assert all(answers[c] == (ratings.NOT_SHOWN, ratings.NOT_SHOWN) for c in others)
     assert response.status == ResponseStatus.COMPLETED and response.flags == []
+
+
+def test_before_assignment_the_welcome_page_counts_the_pages_of_a_typical_subset(planned):
+    content = planned.current_version.content
+    typical = design.typical_subset(content)
+    assert len(typical) == 5 and content["outcome_codes"][0] in typical
+    # 4 rotating outcomes over steps of 3, 4 and 4: one from each step, and the rest of the
+    # quota to the step with the largest remainder.
+    expected = len(flow.build_pages(content, subset=typical))
+    html = Client().get(planned.public_path()).content.decode()
+    assert f"Page 1 of {expected}<" in html and expected == 4
