@@ -263,6 +263,18 @@ def parse_wide_csv(
             problems.append(CellProblem(row_numbers[r], rating_names[c], cells[r][c], MUST_BE))
         else:
             flat[r, c] = rating
+    # "Not shown by design" means neither question was asked: both columns or neither.
+    unshown = flat == ratings.NOT_SHOWN
+    for r, j in zip(*np.nonzero(unshown[:, :k] != unshown[:, k:]), strict=True):
+        c = j if unshown[r, j] else k + j  # the column holding the 99
+        problems.append(
+            CellProblem(
+                row_numbers[r],
+                rating_names[c],
+                cells[r][c],
+                "99 (not shown by design) must be in both of an outcome's columns, or in neither",
+            )
+        )
     if n == 0:
         problems.append(CellProblem(0, "", "", "the file has no respondent rows"))
     if problems:

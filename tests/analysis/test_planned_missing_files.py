@@ -21,7 +21,7 @@ from analysis.runs import analyze_now
 from surveys import ratings
 from surveys.importing import import_study
 from surveys.models import Response, SurveyVersion
-from surveys.wide_csv import ImportOptions
+from surveys.wide_csv import ImportOptions, ResponseImportError
 from tests.analysis.test_runs import import_arrays
 from tests.factories import WorkspaceFactory
 
@@ -169,3 +169,15 @@ def test_the_command_writes_the_respondent_formats(survey, tmp_path):
     path = tmp_path / "r.xlsx"
     call_command("export_results", str(planned.pk), "--format", "respondents-xlsx", "-o", str(path))
     assert openpyxl.load_workbook(path).sheetnames == ["Respondents", "About"]
+
+
+def test_99_in_only_one_of_an_outcomes_columns_is_refused_naming_the_cell():
+    imp, sat = planned_missing(n=20)
+    row, col = np.argwhere(imp == ratings.NOT_SHOWN)[0]
+    sat[row, col] = 3
+    with pytest.raises(ResponseImportError) as refused:
+        import_arrays(WorkspaceFactory(), imp, sat, name="Odd")
+    problem = refused.value.problems[0]
+    assert (problem.row, problem.column) == (row + 2, f"imp_O{col + 1:03d}")
+    assert "both of an outcome's columns" in problem.message
+    assert not Response.objects.exists()
