@@ -9,8 +9,9 @@ docs/surveys.md), so a file exported here imports again elsewhere:
 - one column per profile question (its key; a multiple-choice answer as its choices joined by
   "; "), then ``current_solution``, ``nps`` and ``ces`` where asked;
 - ``imp_<code>`` and ``sat_<code>`` per outcome: 1–5; blank where the outcome was shown and not
-  answered; 98 for "not applicable / can't say"; 99 for "not shown by design" (a planned
-  subset). The codes are `surveys.ratings.FILE_CODES`, the same in every file.
+  answered (or the respondent's version of the survey did not ask it); 98 for "not applicable /
+  can't say"; 99 for "not shown by design" (a planned subset). The codes are
+  `surveys.ratings.FILE_CODES`, the same in every file.
 
 Respondents Excel (`respondents-xlsx`) holds the same table on a sheet "Respondents" (numbers as
 numbers, text never a formula) and an "About" sheet with the survey, the run, the design and the
@@ -224,7 +225,7 @@ def respondents_xlsx(run: AnalysisRun) -> bytes:
         (None, None),
         ("Rating codes", None),
         ("1–5", "the rating given"),
-        ("blank", "shown, not answered"),
+        ("blank", "shown, not answered (or not asked by the respondent's version of the survey)"),
         *((str(code), label) for code, label in FILE_CODE_LABELS.items()),
     ]
     for label, value in [*about_lines(run, "every respondent of the run"), *legend]:

@@ -176,17 +176,26 @@ def _about_sheet(ws, run: AnalysisRun, shown: str) -> None:
 
 
 def _design_text(survey) -> str:
-    """The current version's planned-subset design in words (K, core set, seed)."""
-    version = survey.current_version
-    design = version.content.get("design") if version else None
+    """The planned-subset design of the survey's versions in words (K, core set, seed): one
+    sentence when every version had the same, else one per version."""
+    words = [
+        (version.number, _one_design(version.content))
+        for version in survey.versions.order_by("number")
+    ]
+    if len({text for _, text in words}) <= 1:
+        return words[0][1] if words else _one_design({})
+    return "; ".join(f"version {number}: {text}" for number, text in words)
+
+
+def _one_design(content: dict) -> str:
+    design = content.get("design")
     if not design:
         return "off: every respondent was asked every outcome"
-    total = len(version.content["outcome_codes"])
     core = ", ".join(design["core"]) or "none"
     return (
-        f"each respondent rated {design['k']} of {total} outcomes; core (rated by everyone): "
-        f"{core}; seed {design['seed']}. Ratings not shown by design are left out of each "
-        "outcome's n."
+        f"each respondent rated {design['k']} of {len(content['outcome_codes'])} outcomes "
+        f"(core, rated by everyone: {core}; seed {design['seed']}); ratings not shown by design "
+        "are left out of each outcome's n"
     )
 
 

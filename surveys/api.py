@@ -114,6 +114,7 @@ class SurveyViewSet(RespondentActions, viewsets.ModelViewSet):
                     for name, value in data.items():
                         setattr(survey, name, value)
                     survey.save(update_fields=[*data, "updated_at"])
+                services.check_design(survey)
         except DjangoValidationError as exc:
             raise as_drf_error(exc) from None
         serializer.instance = survey
@@ -134,6 +135,7 @@ class SurveyViewSet(RespondentActions, viewsets.ModelViewSet):
                     for name, value in data.items():
                         setattr(survey, name, value)
                     survey.save(update_fields=[*data, "updated_at"])
+                services.check_design(survey)
         except DjangoValidationError as exc:
             raise as_drf_error(exc) from None
 

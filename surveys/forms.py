@@ -6,8 +6,8 @@ from typing import cast
 from django import forms
 
 from jtbd.models import Job
+from surveys import design
 from surveys.erasure import title_confirms
-from surveys.length import outcomes_for_minutes
 from surveys.models import Question, Survey, unique_lines
 
 
@@ -41,6 +41,7 @@ class SurveySettingsForm(forms.ModelForm):
     core_codes = forms.CharField(
         label="Core outcomes everyone rates",
         required=False,
+        max_length=5000,
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text="With a planned subset: the codes of outcomes every respondent rates, "
         "separated by spaces, commas or new lines.",
@@ -121,43 +122,20 @@ class SurveySettingsForm(forms.ModelForm):
 
     def clean_core_codes(self) -> list[str]:
         given = [c for c in re.split(r"[\s,;]+", self.cleaned_data["core_codes"]) if c]
-        known = set(self.instance.outcomes.values_list("code", flat=True))
-        unknown = [c for c in dict.fromkeys(given) if c not in known]
-        if unknown:
-            raise forms.ValidationError(
-                "Not among this survey's outcomes: " + ", ".join(unknown[:10]) + "."
-            )
         return list(dict.fromkeys(given))
 
     def clean(self) -> dict:
         data = super().clean() or {}
-        size, minutes = data.get("subset_size"), data.get("subset_minutes")
-        core = data.get("core_codes") or []
-        if size and minutes:
-            self.add_error(
-                "subset_minutes", "Give a number of outcomes or a length in minutes, not both."
-            )
-            return data
-        total = self.instance.outcomes.count()
-        if size and size >= total:
-            self.add_error(
-                "subset_size",
-                f"The survey asks {total} outcomes: a subset must be smaller. Leave it empty for "
-                "everyone to rate every outcome.",
-            )
-        elif size and size <= len(core):
-            self.add_error(
-                "subset_size", f"Give more than the {len(core)} core outcomes everyone rates."
-            )
-        if minutes:
-            content = {**self.instance.snapshot(), "design": None}
-            fits = outcomes_for_minutes(content, minutes)
-            if fits <= len(core):
-                self.add_error(
-                    "subset_minutes",
-                    f"{minutes} minutes leave room for {fits} outcomes, no more than the "
-                    f"{len(core)} core outcomes: allow more time or fewer core outcomes.",
-                )
+        content = self.instance.snapshot()
+        found = design.problems(
+            codes=list(content["outcome_codes"]),
+            content=content,
+            size=data.get("subset_size"),
+            minutes=data.get("subset_minutes"),
+            core=data.get("core_codes") or [],
+        )
+        for name, message in found.items():
+            self.add_error("core_codes" if name == "core_outcomes" else name, message)
         return data
 
     def save(self, commit: bool = True) -> Survey:

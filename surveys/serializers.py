@@ -69,6 +69,12 @@ class SurveySerializer(serializers.ModelSerializer):
     current_solution_options = serializers.ListField(
         child=serializers.CharField(max_length=200, allow_blank=True), required=False
     )
+    core_outcomes = serializers.ListField(
+        child=serializers.CharField(max_length=40),
+        required=False,
+        max_length=1000,
+        help_text="With a planned subset: the codes of the outcomes every respondent rates.",
+    )
     public_url = serializers.SerializerMethodField()
     current_version = serializers.SerializerMethodField()
     counts = serializers.SerializerMethodField()
@@ -96,6 +102,10 @@ class SurveySerializer(serializers.ModelSerializer):
             "attention_check",
             "target_completes",
             "closes_at",
+            "allow_not_applicable",
+            "subset_size",
+            "subset_minutes",
+            "core_outcomes",
             "public_url",
             "current_version",
             "counts",
@@ -116,6 +126,9 @@ class SurveySerializer(serializers.ModelSerializer):
 
     def validate_current_solution_options(self, options: list[str]) -> list[str]:
         return unique_lines(options)
+
+    def validate_core_outcomes(self, codes: list[str]) -> list[str]:
+        return list(dict.fromkeys(codes))
 
     def get_public_url(self, obj: Survey) -> str:
         return self.context["request"].build_absolute_uri(obj.public_path())

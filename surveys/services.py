@@ -67,6 +67,7 @@ def publish_survey(*, survey: Survey, by=None) -> SurveyVersion:
         labels = content[name]
         if len(labels) != 5 or not all(isinstance(x, str) and x.strip() for x in labels):
             raise ValidationError({name: "Give five non-empty scale labels."})
+    check_design(survey, content)
     digest = SurveyVersion.hash_content(content)
     current = survey.current_version
     if current is None or current.content_hash != digest:
@@ -80,6 +81,26 @@ def publish_survey(*, survey: Survey, by=None) -> SurveyVersion:
     survey.save(update_fields=["current_version", "status", "updated_at"])
     given.current_version, given.status = survey.current_version, survey.status
     return current
+
+
+def check_design(survey: Survey, content: dict | None = None) -> None:
+    """Refuse (ValidationError by field) planned-subset settings that do not fit the survey's
+    outcomes: asked on publishing, and by the API when settings or outcomes change."""
+    content = content if content is not None else survey.snapshot()
+    wrong = design.problems(
+        codes=list(content["outcome_codes"]),
+        content=content,
+        size=survey.subset_size,
+        minutes=survey.subset_minutes,
+        core=list(survey.core_outcomes or []),
+    )
+    if wrong:
+        raise ValidationError(
+            {
+                name: f"Planned subsets: {message} Change it in the survey's settings."
+                for name, message in wrong.items()
+            }
+        )
 
 
 def _new_response(survey: Survey, **identity) -> Response:

@@ -164,8 +164,9 @@ def shown(
 
     Without a planned-subset design: every outcome and the version's pages. Under one, the
     respondent was asked the outcomes the submission rates, which must be the core outcomes and
-    K in all; the others are stored as not shown by design. The client chose the subset
-    (`POST .../assignment/` hands out balanced ones), so it does not move the design's counts."""
+    K in all (unless a screener ends it first); the others are stored as not shown by design.
+    The client chose the subset (`POST .../assignment/` hands out balanced ones), so it does not
+    move the design's counts."""
     design = published.content.get("design")
     if not design:
         return published.codes, published.pages, []

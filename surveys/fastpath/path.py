@@ -44,7 +44,8 @@ def read_submission(published: versions.PublishedVersion, answers: object) -> Re
     else:
         data, more = submission.form_data(content, {**answers, "ratings": {}}, published.codes)
         read = submission.read_answers(content, data, pages, ratings=rated)
-    read.problems[:0] = problems + more
+    # A respondent a screener ends was asked no outcomes: the subset's problems do not apply.
+    read.problems[:0] = ([] if read.screened_out else problems) + more
     return read
 
 

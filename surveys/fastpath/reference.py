@@ -31,7 +31,7 @@ class _ReferencePath:
         _, pages, problems = submission.shown(published, answers)
         data, more = submission.form_data(published.content, answers)
         read = submission.read_answers(published.content, data, pages)
-        read.problems[:0] = problems + more
+        read.problems[:0] = ([] if read.screened_out else problems) + more
         return read
 
     def store(self, response: Response, *, accepting_at: datetime) -> bool:

@@ -419,5 +419,5 @@ def test_respondents_arriving_together_keep_a_planned_subset_design_balanced(wor
     assert len(subsets) == count and all(len(s) == 3 for s in subsets)
     shown = {code: sum(code in s for s in subsets) for code in survey.current_version.outcome_codes}
     assert set(shown.values()) == {count * 3 // 12}, shown  # 15 each: exactly balanced
-    counter = DesignCounter.objects.get(version=survey.current_version)
-    assert counter.assigned == count and counter.counts == [15] * 12
+    counter = DesignCounter.objects.get(survey=survey)
+    assert counter.assigned == count and counter.counts == shown
