@@ -132,6 +132,8 @@ def _segmentation_json(seg: Segmentation, mode: str | int) -> dict[str, Any]:
                     "stability_sd": d.stability_sd,
                     "stable": d.stable,
                     "distinct": d.distinct,
+                    "valley": d.valley,
+                    "separated": d.separated,
                 }
                 for d in seg.diagnostics
             ],

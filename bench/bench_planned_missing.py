@@ -1,7 +1,8 @@
 """Simulation: what rating a planned subset of the outcomes costs the estimates.
 
 Run: ``python bench/bench_planned_missing.py [--outcomes 150] [--k 50] [--respondents 1000]
-[--replications 20] [--segmented 3] [--segments 3] [--seed 7]``
+[--replications 20] [--segmented 3] [--segments 3] [--shares 0.6,0.3,0.1] [--style-sd 1.0]
+[--continuous] [--seed 7]``
 
 A population of 300,000 respondents is drawn from the planted-segment generator
 (`analysis.core.synthetic`, 150 outcomes, --segments need-based segments with rating styles, or
@@ -60,6 +61,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--shares", default="", help="segment shares, e.g. 0.6,0.3,0.1")
     parser.add_argument("--style-sd", type=float, default=0.6, help="rating-style spread")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--continuous", action="store_true", help="one need varying by degree (with --segments 0)"
+    )
     return parser.parse_args()
 
 
@@ -90,7 +94,14 @@ def main() -> None:
     started = time.perf_counter()
     shares = tuple(float(x) for x in args.shares.split(",")) if args.shares else None
     pop_imp, pop_sat, pop_labels = generate(
-        POPULATION, m, args.segments, rng, missing_rate=0.0, shares=shares, style_sd=args.style_sd
+        POPULATION,
+        m,
+        args.segments,
+        rng,
+        missing_rate=0.0,
+        shares=shares,
+        style_sd=args.style_sd,
+        continuous_need=args.continuous,
     )
     truth = score(pop_imp, pop_sat).opportunity
     print(

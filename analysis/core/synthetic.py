@@ -9,7 +9,9 @@ Model, per respondent i and outcome j (latent scores on the 1–5 scale, then ro
   of ``U_s`` unmet with probability ``adherence`` (so segments are fuzzy, not identical people).
   Without segments (``n_segments`` 0 or 1) outcome j is unmet for each respondent independently
   with probability equal to its population share of unmet in a segmented draw (same marginal
-  structure, no clusters);
+  structure, no clusters); or, with ``continuous_need``, one need that varies by degree: every
+  respondent has the first set's outcomes unmet to a degree t_i ~ U(0, 2) (the shift below
+  times t_i: one continuum, no groups);
 * importance = a_j + ``lift``·[j ∈ U_i] + style_i + noise;  satisfaction = b_j −
   ``lift``·[j ∈ U_i] + style_i + noise; noise ~ N(0, ``noise_sd``);
 * rating style: style_i ~ N(0, ``style_sd``) shifts the whole scale (both questions) up or down;
@@ -43,6 +45,7 @@ def generate(
     narrow_share: float = 0.2,
     missing_rate: float = 0.03,
     shares: tuple[float, ...] | None = None,
+    continuous_need: bool = False,
 ) -> tuple[NDArray[np.uint8], NDArray[np.uint8], NDArray[np.int64]]:
     """Generate ``(importance, satisfaction, true_labels)``.
 
@@ -51,7 +54,10 @@ def generate(
     ``n_segments`` ≤ 1). ``n_unmet`` defaults to ``max(3, n_outcomes // (n_segments + 2))``
     outcomes per segment. ``shares`` fixes the segments' population shares (one per segment,
     in label order, normalised); by default they are unequal as the module docstring says.
+    ``continuous_need`` (without segments only): one need by degree instead of independent ones.
     """
+    if continuous_need and n_segments >= 2:
+        raise ValueError("continuous_need is a population without segments: give n_segments 0")
     rng = as_rng(seed)
     n, m = int(n_respondents), int(n_outcomes)
     structured = n_segments >= 2
@@ -84,6 +90,8 @@ def generate(
 
     style = rng.normal(0.0, style_sd, size=(n, 1))
     shift = lift * unmet
+    if continuous_need:
+        shift = lift * member[0][None, :] * rng.uniform(0.0, 2.0, size=(n, 1))
     imp = a[None, :] + shift + style + rng.normal(0.0, noise_sd, size=(n, m))
     sat = b[None, :] - shift + style + rng.normal(0.0, noise_sd, size=(n, m))
     narrow = rng.random(n) < narrow_share

@@ -99,7 +99,7 @@ def test_requested_k_on_planted_data_is_reported_stable():
     imp, sat, _ = generate(1500, 40, 3, seed=4702)
     result = segment(imp, sat, seed=1, k=3)
     assert result.diagnostics[0].stable and result.diagnostics[0].distinct
-    assert "stable and distinct" in result.reason
+    assert "stable, distinct and separated" in result.reason
 
 
 def test_labels_are_numbered_by_segment_size_and_profiles_point_at_unmet_outcomes():
@@ -174,3 +174,29 @@ def test_planned_missing_blanks_make_no_segments_of_their_own(seed):
 
     none_imp, none_sat, _ = generate(3000, 150, 0, seed=seed, style_sd=1.0, missing_rate=0.0)
     assert not segment(*planned_subsets(none_imp, none_sat, 50, seed), seed=seed).found
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_one_need_that_varies_by_degree_is_one_group_complete_and_planned_missing(seed):
+    """A uniform continuum (not Gaussian: the one-mode reference does not catch it) was cut into
+    two stable, distinct halves on every seed; the density between them is flat."""
+    imp, sat, _ = generate(
+        2000, 150, 0, seed=seed, continuous_need=True, style_sd=1.0, missing_rate=0.0
+    )
+    complete = segment(imp, sat, seed=seed)
+    assert not complete.found and "separated" in complete.reason, complete.reason
+    two = next(d for d in complete.diagnostics if d.k == 2)
+    assert two.stable and two.distinct and two.valley > 0.8  # what the valley adds
+    assert not segment(*planned_subsets(imp, sat, 50, seed), seed=seed).found
+
+
+def test_planted_segments_of_unequal_size_are_separated_by_a_clear_valley():
+    imp, sat, _ = generate(1000, 150, 3, seed=5, shares=(0.6, 0.3, 0.1), style_sd=1.0)
+    seg = segment(*planned_subsets(imp, sat, 50, 5), seed=5)
+    chosen = next(d for d in seg.diagnostics if d.k == seg.k)
+    assert seg.k == 3 and chosen.separated and chosen.valley < 0.6, seg.reason
+
+
+def test_continuous_need_is_only_for_data_without_segments():
+    with pytest.raises(ValueError, match="without segments"):
+        generate(100, 20, 3, seed=1, continuous_need=True)
