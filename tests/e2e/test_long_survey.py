@@ -139,7 +139,9 @@ def test_the_not_applicable_choice_on_a_desktop_is_labelled_and_accessible(
     page.goto(f"{live_server.url}{long_survey.public_path()}")
     with page.expect_navigation():
         page.click("button.sv-button")
-    assert page.get_by_role("radio", name="N/A Not applicable / can't say").count() >= 10
+    outcomes = page.locator("section.sv-outcome").count()
+    assert outcomes >= 1
+    assert page.get_by_role("radio", name="N/A Not applicable / can't say").count() == 2 * outcomes
     assert not page.locator(".sv-ends").first.is_visible()  # the boxes carry the labels here
     screenshot(page, "respond-long-desktop")
     _check_accessibility(page, "outcome page with not applicable, desktop")
