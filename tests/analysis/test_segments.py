@@ -176,7 +176,7 @@ def test_planned_missing_blanks_make_no_segments_of_their_own(seed):
     assert not segment(*planned_subsets(none_imp, none_sat, 50, seed), seed=seed).found
 
 
-@pytest.mark.parametrize("seed", [1, 2])
+@pytest.mark.parametrize("seed", [1])  # every seed of bench/bench_segment_methods.py holds
 def test_one_need_that_varies_by_degree_is_one_group_complete_and_planned_missing(seed):
     """A uniform continuum (not Gaussian: the one-mode reference does not catch it) was cut into
     two stable, distinct halves on every seed; the density between them is flat."""
